@@ -1,0 +1,242 @@
+"""Every exception mak raises, in one place.
+
+All of them derive from :class:`MakError`, so ``except MakError`` catches anything the
+library refuses. Input that is not well formed raises a :class:`ValidationError`, which is
+also a :class:`ValueError`. Every error carries structured attributes, so callers never
+parse messages; messages name the input, with product keys masked.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ActivationError",
+    "ActivationLimitExceeded",
+    "ConcurrencyConflict",
+    "IllegalTransition",
+    "InvalidChecksum",
+    "InvalidComponent",
+    "InvalidFormat",
+    "InvalidLength",
+    "MakError",
+    "NotFound",
+    "ServiceRejected",
+    "StorageError",
+    "TransportError",
+    "ValidationError",
+]
+
+MAK_LIMIT_EXCEEDED = 0xC004C020  # kept equal to mak.codes.MAK_LIMIT_EXCEEDED by a test
+
+
+class MakError(Exception):
+    """The root of every exception raised by mak.
+
+    >>> issubclass(ValidationError, MakError) and issubclass(StorageError, MakError)
+    True
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Keyword-only constructors defeat Exception's default pickling; errors must cross
+        # process boundaries intact (worker pools, crash-test children).
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+class ValidationError(MakError, ValueError):
+    """A value is not well formed.
+
+    ``kind`` names what was being read (``"product key"``, ``"installation ID"`` ...),
+    ``text`` is the input as it may be shown (masked when it is a secret) and ``reason``
+    says what is wrong with it.
+
+    >>> from mak.ids import InstallationId
+    >>> InstallationId.parse("12345")
+    Traceback (most recent call last):
+    mak.errors.InvalidLength: Invalid installation ID: '12345' (has 5 digits; expected 54 or 63)
+    """
+
+    def __init__(self, kind: str, text: str, reason: str) -> None:
+        self.kind = kind
+        self.text = text
+        self.reason = reason
+        super().__init__(f"Invalid {kind}: {text!r} ({reason})")
+
+
+class InvalidFormat(ValidationError):
+    """The input has characters, separators or a type that the value never has.
+
+    >>> from mak.keys import ProductKey
+    >>> ProductKey.parse(42)
+    Traceback (most recent call last):
+    mak.errors.InvalidFormat: Invalid product key: '<int>' (expected a string, got int)
+    """
+
+    @classmethod
+    def wrong_type(cls, kind: str, value: object) -> InvalidFormat:
+        """Return the error for a *value* that is not a string at all."""
+        name = type(value).__name__
+        return cls(kind, f"<{name}>", f"expected a string, got {name}")
+
+
+class InvalidLength(InvalidFormat):
+    """The input has the wrong number of symbols.
+
+    ``length`` is what was counted and ``expected`` the accepted counts.
+
+    >>> from mak.keys import ProductKey
+    >>> ProductKey.parse("W269N-WFGWX")
+    Traceback (most recent call last):
+    mak.errors.InvalidLength: Invalid product key: 'XXXXX-WFGWX' (has 10 symbols; expected 25)
+    """
+
+    def __init__(
+        self, kind: str, text: str, *, length: int, expected: tuple[int, ...], unit: str
+    ) -> None:
+        self.length = length
+        self.expected = expected
+        accepted = " or ".join(str(n) for n in expected)
+        super().__init__(kind, text, f"has {length} {unit}; expected {accepted}")
+
+
+class InvalidChecksum(ValidationError):
+    """The symbols are well formed but a check digit or checksum does not match.
+
+    ``group`` names the failing group of an installation or confirmation ID (``"3"`` or
+    ``"C"``), and is ``None`` for a product key's checksum.
+
+    >>> from mak.ids import ConfirmationId
+    >>> ConfirmationId.parse("000000-000001-000000-000000-000000-000000-000000-000000")
+    Traceback (most recent call last):
+    mak.errors.InvalidChecksum: Invalid confirmation ID: '000000-000001-000000...' (check digit of group B is wrong)
+    """
+
+    def __init__(self, kind: str, text: str, reason: str, *, group: str | None = None) -> None:
+        self.group = group
+        super().__init__(kind, text, reason)
+
+
+class InvalidComponent(ValidationError):
+    """A part of the value is out of its allowed range or not known.
+
+    >>> from mak.codes import lookup
+    >>> lookup(2**32)
+    Traceback (most recent call last):
+    mak.errors.InvalidComponent: Invalid activation code: '4294967296' (not a 32-bit value)
+    """
+
+
+class ActivationError(MakError):
+    """A domain rule forbids what was asked."""
+
+
+class IllegalTransition(ActivationError):
+    """An event is not allowed in the current state.
+
+    ``status`` and ``event`` are the state and the event that met.
+
+    >>> from mak.lifecycle import LicenseStatus
+    >>> raise IllegalTransition(LicenseStatus.UNLICENSED, "Renewed")
+    Traceback (most recent call last):
+    mak.errors.IllegalTransition: Can't Renewed when Unlicensed
+    """
+
+    def __init__(self, status: object, event: object) -> None:
+        self.status = status
+        self.event = event
+        event_name = event if isinstance(event, str) else type(event).__name__
+        super().__init__(f"Can't {event_name} when {status}")
+
+
+class ActivationLimitExceeded(ActivationError):
+    """A MAK has no activations left for what was requested.
+
+    ``code`` is the HRESULT Windows reports for it, 0xC004C020.
+
+    >>> error = ActivationLimitExceeded(limit=10, used=9, requested=2)
+    >>> print(error)
+    MAK activation limit exceeded: 2 requested, 1 of 10 left (0xC004C020)
+    >>> hex(error.code)
+    '0xc004c020'
+    """
+
+    code = MAK_LIMIT_EXCEEDED
+
+    def __init__(self, *, limit: int, used: int, requested: int) -> None:
+        self.limit = limit
+        self.used = used
+        self.requested = requested
+        super().__init__(
+            f"MAK activation limit exceeded: {requested} requested, "
+            f"{limit - used} of {limit} left (0x{self.code:08X})"
+        )
+
+
+class TransportError(MakError):
+    """Talking to a remote party (the clearinghouse, a managed computer) failed.
+
+    ``code`` is the HRESULT or service code when one is known.
+
+    >>> print(TransportError("connection refused", code=0x800706BA))
+    connection refused (0x800706BA)
+    """
+
+    def __init__(self, message: str, *, code: int | None = None) -> None:
+        self.message = message
+        self.code = code
+        super().__init__(message if code is None else f"{message} (0x{code:08X})")
+
+
+class ServiceRejected(TransportError):
+    """The remote party answered, and its answer was a refusal carrying a code.
+
+    >>> error = ServiceRejected("key blocked", code=0xC004C003)
+    >>> error.code == 0xC004C003
+    True
+    """
+
+    code: int
+
+    def __init__(self, message: str, *, code: int) -> None:
+        super().__init__(message, code=code)
+
+
+class StorageError(MakError):
+    """The inventory could not read or write what was asked."""
+
+
+class NotFound(StorageError):
+    """No record of that kind has that id.
+
+    >>> print(NotFound("computer", "c-42"))
+    No computer with id 'c-42'
+    """
+
+    def __init__(self, kind: str, id: str) -> None:  # noqa: A002  # the domain's word
+        self.kind = kind
+        self.id = id
+        super().__init__(f"No {kind} with id {id!r}")
+
+
+class ConcurrencyConflict(StorageError):
+    """A write was based on a version of the record that is no longer current.
+
+    Nothing was written; read the record again and retry.
+
+    >>> print(ConcurrencyConflict("product", "p-1", expected=3, actual=4))
+    Stale product 'p-1': written from version 3, stored version is 4
+    """
+
+    def __init__(self, kind: str, id: str, *, expected: int, actual: int | None) -> None:  # noqa: A002
+        self.kind = kind
+        self.id = id
+        self.expected = expected
+        self.actual = actual
+        stored = "record is gone" if actual is None else f"version is {actual}"
+        super().__init__(f"Stale {kind} {id!r}: written from version {expected}, stored {stored}")
+
+
+def _rebuild(cls: type[MakError], args: tuple[object, ...], state: dict[str, object]) -> MakError:
+    """Recreate an unpickled error without calling its constructor."""
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
