@@ -1,0 +1,287 @@
+"""Product keys: 25 symbols, read leniently, checked as far as a public rule allows.
+
+A key of Windows 8 / Office 2013 and later (``PKEY2009``) holds exactly one ``N``; it is
+decoded into its fields and its 10-bit checksum verified (domain-facts §1.2-§1.4). An
+older key (``PKEY2005``) can only be checked for its alphabet and length. A passing
+checksum means *well formed*, never *genuine*: only Microsoft can say a key is real.
+
+Keys are secrets, so ``str()`` and ``repr()`` show only the last five symbols (the
+partial product key that Windows itself shows); :meth:`ProductKey.reveal` gives the rest.
+
+>>> key = ProductKey.parse("w269n wfgwx yvc9b 4j6c9 t83gx")
+>>> key
+ProductKey('XXXXX-XXXXX-XXXXX-XXXXX-T83GX')
+>>> key.algorithm, key.fields.group_id, key.fields.serial
+(<KeyAlgorithm.PKEY2009: 'msft:rm/algorithm/pkey/2009'>, 3311, 1)
+>>> is_valid("W269N-WFGWX-YVC9B-4J6C9-T83GY")
+False
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+import attrs
+from typing_extensions import Self
+
+from mak._checkdigits import key_checksum
+from mak.errors import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+__all__ = [
+    "ALPHABET",
+    "KeyAlgorithm",
+    "KeyFields",
+    "ProductKey",
+    "compact",
+    "format",
+    "is_valid",
+    "validate",
+]
+
+ALPHABET: Final = "BCDFGHJKMPQRTVWXY2346789"
+"""The 24 symbols of a product key, in digit order (``B`` is 0, ``9`` is 23)."""
+
+_KIND: Final = "product key"
+_LENGTH: Final = 25
+_PARTIAL: Final = 5
+_SEPARATORS: Final = ("-", "\u2013", "\u2014", " ")  # hyphen, en dash, em dash, space
+
+# bytes.translate tables: key symbols to the digits int(..., 24) reads, and the symbols.
+_BASE24: Final = b"0123456789ABCDEFGHIJKLMN"
+_TO_BASE24: Final = bytes(
+    _BASE24[ALPHABET.index(chr(b))] if chr(b) in ALPHABET else ord("!") for b in range(256)
+)
+_SYMBOLS: Final = ALPHABET.encode()
+
+_CHECKSUM_SHIFT: Final = 103
+_CHECKSUM_MASK: Final = 0x3FF << _CHECKSUM_SHIFT
+_PAYLOAD_MASK: Final = ((1 << 128) - 1) ^ _CHECKSUM_MASK
+
+
+class KeyAlgorithm(enum.Enum):
+    """The key encoding, named as the Software Protection Platform names it."""
+
+    PKEY2005 = "msft:rm/algorithm/pkey/2005"
+    """Vista, 7, Server 2008 (R2), Office 2010: no ``N``, no offline checksum."""
+    PKEY2009 = "msft:rm/algorithm/pkey/2009"
+    """Windows 8 / Office 2013 and later: one ``N``, a checkable 10-bit checksum."""
+
+
+@attrs.frozen
+class KeyFields:
+    """The fields a ``PKEY2009`` key encodes (domain-facts §1.3).
+
+    ``security`` is most of the key's secret, so the repr hides it.
+
+    >>> ProductKey.parse("NPPR9-FWDCX-D2C8J-H872K-2YT43").fields
+    KeyFields(group_id=3290, serial=3, security=<hidden>, checksum=..., upgrade=False)
+    """
+
+    group_id: int
+    """20 bits: the product, edition and channel configuration."""
+    serial: int
+    """30 bits: the serial number within the group."""
+    security: int = attrs.field(repr=lambda _: "<hidden>")
+    """53 bits that only Microsoft can check."""
+    checksum: int
+    """10 bits: CRC-32/BZIP2 of the other fields."""
+    upgrade: bool
+    """Whether the key is an upgrade key."""
+
+
+def _check_canonical(_: object, __: attrs.Attribute[str], value: str) -> None:
+    """Accept only what :meth:`ProductKey.parse` would produce from *value*."""
+    if _read(value) != value:
+        raise InvalidFormat(
+            _KIND, _masked(value), "the constructor takes the canonical form; use parse()"
+        )
+
+
+@attrs.frozen(repr=False, str=False)
+class ProductKey:
+    """A well-formed product key; ``str()`` and ``repr()`` are masked.
+
+    ``ProductKey(text)`` takes the canonical ``AAAAA-BBBBB-CCCCC-DDDDD-EEEEE`` form;
+    :meth:`parse` is lenient. Equality and hashing use the whole key.
+
+    >>> ProductKey("W269N-WFGWX-YVC9B-4J6C9-T83GX") == ProductKey.parse("W269NWFGWXYVC9B4J6C9T83GX")
+    True
+    >>> print(ProductKey.parse("NPPR9-FWDCX-D2C8J-H872K-2YT43"))
+    XXXXX-XXXXX-XXXXX-XXXXX-2YT43
+    """
+
+    _value: str = attrs.field(alias="value", validator=_check_canonical)
+
+    @classmethod
+    def parse(cls, text: object) -> Self:
+        """Return the product key in *text*.
+
+        Surrounding whitespace is ignored, case too; groups may be separated by hyphens,
+        en or em dashes, spaces or nothing.
+
+        Raises :class:`~mak.errors.InvalidFormat` for a symbol outside the key alphabet
+        or a misplaced ``N``, :class:`~mak.errors.InvalidLength` unless there are 25
+        symbols, and :class:`~mak.errors.InvalidChecksum` when a ``PKEY2009`` key's
+        checksum does not match. The message masks all but the last five symbols.
+
+        >>> ProductKey.parse("W269N-WFGWX-YVC9B-4J6C9-T83GY")
+        Traceback (most recent call last):
+        mak.errors.InvalidChecksum: Invalid product key: 'XXXXX-XXXXX-XXXXX-XXXXX-T83GY' (checksum does not match)
+        """
+        key = object.__new__(cls)
+        object.__setattr__(key, "_value", _read(text))
+        return key
+
+    def reveal(self) -> str:
+        """Return the whole key in canonical form. Handle it as the secret it is."""
+        return self._value
+
+    @property
+    def partial(self) -> str:
+        """The last five symbols: the partial product key Windows shows."""
+        return self._value[-_PARTIAL:]
+
+    @property
+    def algorithm(self) -> KeyAlgorithm:
+        """``PKEY2009`` when the key holds an ``N``, else ``PKEY2005``."""
+        return KeyAlgorithm.PKEY2009 if "N" in self._value else KeyAlgorithm.PKEY2005
+
+    @property
+    def fields(self) -> KeyFields | None:
+        """The decoded fields of a ``PKEY2009`` key; ``None`` for ``PKEY2005``."""
+        if "N" not in self._value:
+            return None
+        raw = self._value.replace("-", "").encode("ascii")
+        value = _number(raw, raw.index(b"N"), self._value)
+        return KeyFields(
+            group_id=value & 0xFFFFF,
+            serial=(value >> 20) & 0x3FFFFFFF,
+            security=(value >> 50) & ((1 << 53) - 1),
+            checksum=(value >> _CHECKSUM_SHIFT) & 0x3FF,
+            upgrade=bool((value >> 113) & 1),
+        )
+
+    def __str__(self) -> str:
+        return _masked(self._value)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({_masked(self._value)!r})"
+
+
+def _read(text: object) -> str:
+    """Return the canonical form of the key in *text*, or raise the first problem."""
+    if not isinstance(text, str):
+        raise InvalidFormat.wrong_type(_KIND, text)
+    upper = text.strip().upper()
+    symbols = upper.replace("-", "")
+    if len(symbols) != _LENGTH:  # other separators, or not a key at all
+        symbols = compact(symbols)
+    raw = symbols.encode("ascii", "replace")
+    position = raw.find(b"N")
+    if len(raw) != _LENGTH or position == _LENGTH - 1:
+        raise _malformed(symbols)
+    if position < 0:
+        if raw.translate(None, _SYMBOLS):
+            raise _malformed(symbols)
+    else:
+        number = _number(raw, position, symbols)
+        payload = (number & _PAYLOAD_MASK).to_bytes(16, "little")
+        if key_checksum(payload) != (number >> _CHECKSUM_SHIFT) & 0x3FF:
+            raise InvalidChecksum(_KIND, _masked(symbols), "checksum does not match")
+    if len(upper) == _LENGTH + 4 and upper[5::6] == "----":  # already canonical
+        return upper
+    return f"{symbols[:5]}-{symbols[5:10]}-{symbols[10:15]}-{symbols[15:20]}-{symbols[20:]}"
+
+
+def _number(raw: bytes, position: int, symbols: str) -> int:
+    """Return the number a ``PKEY2009`` key spells: its N position, then its symbols."""
+    # Every byte but the 24 symbols translates to "!", which int() refuses: one
+    # call both checks the alphabet (a second N included) and decodes.
+    digits = _BASE24[position : position + 1] + raw.replace(b"N", b"", 1).translate(_TO_BASE24)
+    try:
+        return int(digits, 24)
+    except ValueError:
+        raise _malformed(symbols) from None
+
+
+def _malformed(symbols: str) -> InvalidFormat:
+    for position, char in enumerate(symbols, start=1):
+        if char not in ALPHABET and char != "N":
+            return InvalidFormat(
+                _KIND, _masked(symbols), f"{char!r} at position {position} is not a key symbol"
+            )
+    if len(symbols) != _LENGTH:
+        return InvalidLength(
+            _KIND, _masked(symbols), length=len(symbols), expected=(_LENGTH,), unit="symbols"
+        )
+    if symbols.count("N") > 1:
+        reason = f"has {symbols.count('N')} N symbols; a key has at most one"
+    else:
+        reason = "N cannot be the last symbol"
+    return InvalidFormat(_KIND, _masked(symbols), reason)
+
+
+def _grouped(symbols: str) -> str:
+    return "-".join(symbols[i : i + 5] for i in range(0, len(symbols), 5))
+
+
+def _masked(text: str) -> str:
+    """Return *text* grouped by five with all but its last five symbols shown as X."""
+    symbols = compact(text)
+    hidden = max(len(symbols) - _PARTIAL, 0)
+    groups = _grouped("X" * hidden + symbols[hidden:]).split("-")
+    if len(groups) > _LENGTH // 5 + 1:  # garbage: a long paste is not worth showing
+        groups = [groups[0], "...", groups[-1]]
+    return "-".join(groups)
+
+
+def compact(text: str) -> str:
+    """Return *text* upper-cased, without surrounding whitespace or group separators.
+
+    >>> compact(" w269n wfgwx yvc9b-4j6c9 t83gx ")
+    'W269NWFGWXYVC9B4J6C9T83GX'
+    """
+    if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+        raise InvalidFormat.wrong_type(_KIND, text)
+    text = text.strip().upper()
+    for separator in _SEPARATORS:
+        text = text.replace(separator, "")
+    return text
+
+
+def validate(text: str) -> str:
+    """Return the key in *text* in canonical form, or raise a :class:`~mak.errors.ValidationError`.
+
+    >>> validate("w269nwfgwxyvc9b4j6c9t83gx")
+    'W269N-WFGWX-YVC9B-4J6C9-T83GX'
+    """
+    return _read(text)
+
+
+def is_valid(text: object) -> bool:
+    """Return whether *text* is a well-formed product key. Never raises, whatever *text* is.
+
+    >>> is_valid("W269N-WFGWX-YVC9B-4J6C9-T83GX"), is_valid(None), is_valid("N" * 25)
+    (True, False, False)
+    """
+    try:
+        _read(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def format(text: str) -> str:  # noqa: A001  # stdnum's name for it
+    """Return *text* grouped as a key, checking its symbols but not its checksum.
+
+    For showing what someone typed; use :func:`validate` to accept a key.
+
+    >>> format("w269nwfgwxyvc9b4j6c9t83gy")
+    'W269N-WFGWX-YVC9B-4J6C9-T83GY'
+    """
+    symbols = compact(text)
+    extra = symbols.encode("ascii", "replace").translate(None, _SYMBOLS)
+    if len(symbols) != _LENGTH or extra not in (b"", b"N"):
+        raise _malformed(symbols)
+    return _grouped(symbols)
