@@ -1,0 +1,147 @@
+"""The ``mak`` command: check identifiers from a shell.
+
+Exit codes: 0 when the input is valid, 1 when it is not (the reason on standard error),
+2 for a usage error. Product keys are never printed whole; pass ``-`` instead of a key to
+read it from standard input and keep it out of the shell history.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, TextIO
+
+from mak.catalog import Catalog
+from mak.codes import lookup
+from mak.errors import ValidationError
+from mak.ids import ConfirmationId, InstallationId
+from mak.keys import KeyAlgorithm, ProductKey
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["main"]
+
+OK, INVALID, USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
+    """Run the command line with *argv* (default: ``sys.argv[1:]``); return the exit code.
+
+    >>> main(["code", "0xC004F038"])
+    Code:             0xC004F038
+    Symbol:           SL_E_VL_NOT_ENOUGH_COUNT
+    ...
+    0
+    """
+    parser = _parser()
+    try:
+        arguments = parser.parse_args(argv)
+    except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 after --help
+        return int(exit_.code or 0)
+    command: Callable[[argparse.Namespace, TextIO], None] = arguments.command
+    try:
+        command(arguments, stdin or sys.stdin)
+    except ValidationError as error:
+        print(f"mak: {error}", file=sys.stderr)
+        return INVALID
+    return OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mak", description="Check the identifiers of Microsoft volume activation."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(title="commands", required=True)
+
+    key = commands.add_parser("key", help="product keys").add_subparsers(required=True)
+    key_check = key.add_parser("check", help="check a product key (printed masked)")
+    key_check.add_argument("key", help="the key, or - to read it from standard input")
+    key_check.set_defaults(command=_key_check)
+
+    iid = commands.add_parser("iid", help="installation IDs").add_subparsers(required=True)
+    iid_check = iid.add_parser("check", help="check an installation ID")
+    iid_check.add_argument("iid", help="digits, with any spaces or hyphens")
+    iid_check.set_defaults(command=_iid_check)
+
+    cid = commands.add_parser("cid", help="confirmation IDs").add_subparsers(required=True)
+    cid_check = cid.add_parser("check", help="check a confirmation ID")
+    cid_check.add_argument("cid", help="digits, with any spaces or hyphens")
+    cid_check.add_argument(
+        "--no-check-digits",
+        dest="check_digits",
+        action="store_false",
+        help="accept a CID whose group check digits fail (the rule is unconfirmed for them)",
+    )
+    cid_check.set_defaults(command=_cid_check)
+
+    code = commands.add_parser("code", help="explain an activation error code")
+    code.add_argument("code", help="e.g. 0xC004C020, C004C020 or -1073430496")
+    code.set_defaults(command=_code)
+    return parser
+
+
+def _key_check(arguments: argparse.Namespace, stdin: TextIO) -> None:
+    text: str = arguments.key
+    key = ProductKey.parse(stdin.readline() if text == "-" else text)
+    fields = key.fields
+    edition = Catalog.default().edition_of(key)
+    _show("Product key", str(key))
+    _show("Algorithm", f"{key.algorithm.name} ({key.algorithm.value})")
+    if fields is None:
+        _show("Checksum", f"none to check offline ({KeyAlgorithm.PKEY2005.name})")
+    else:
+        _show("Group ID", str(fields.group_id))
+        _show("Serial", str(fields.serial))
+        _show("Checksum", "valid: well formed, which does not mean genuine")
+    _show("Published", f"GVLK of {edition.name}" if edition else "not a published GVLK")
+
+
+def _iid_check(arguments: argparse.Namespace, _: TextIO) -> None:
+    iid = InstallationId.parse(arguments.iid)
+    _show("Installation ID", str(iid))
+    _show("Layout", _layout(iid.layout.group_count, iid.layout.group_size))
+    _show("Check digits", "valid")
+
+
+def _cid_check(arguments: argparse.Namespace, _: TextIO) -> None:
+    cid = ConfirmationId.parse(arguments.cid, check_digits=arguments.check_digits)
+    _show("Confirmation ID", str(cid))
+    _show("Layout", _layout(cid.layout.group_count, cid.layout.group_size))
+    _show("Check digits", "valid" if arguments.check_digits else "not checked")
+
+
+def _code(arguments: argparse.Namespace, _: TextIO) -> None:
+    text: str = arguments.code
+    code = lookup(_signed_decimal(text) if text.lstrip().startswith("-") else text)
+    _show("Code", code.hex)
+    _show("Symbol", code.symbol)
+    _show("Category", code.category.name)
+    _show("Retryable", "yes" if code.retryable else "no")
+    _show("Meaning", code.message)
+
+
+def _signed_decimal(text: str) -> int | str:
+    """Read a negative code as PowerShell shows it; anything else stays hex text."""
+    try:
+        return int(text)
+    except ValueError:
+        return text  # lookup() explains what is wrong with it
+
+
+def _layout(groups: int, size: int) -> str:
+    return f"{groups * size} digits, {groups} groups of {size}"
+
+
+def _show(label: str, value: str) -> None:
+    print(f"{label + ':':<17} {value}")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415  # --version only
+
+    try:
+        return version("mak")
+    except PackageNotFoundError:  # pragma: no cover - a plain checkout on sys.path
+        return "unknown"
