@@ -1,8 +1,68 @@
-"""mak: Microsoft volume activation as a typed domain model."""
+"""mak: Microsoft volume activation as a typed domain model.
+
+The names below are the curated public API; each also lives in the module named for its
+concept (``mak.keys``, ``mak.ids`` ...), which is where the documentation describes it.
+mak validates formats and models behaviour: it never generates real product keys, never
+computes confirmation IDs and never contacts Microsoft or any network.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from mak.catalog import Catalog, Edition, ProductFamily
+from mak.codes import ActivationCode, Category, lookup
+from mak.errors import (
+    ActivationError,
+    ActivationLimitExceeded,
+    ConcurrencyConflict,
+    IllegalTransition,
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    MakError,
+    NotFound,
+    ServiceRejected,
+    StorageError,
+    TransportError,
+    ValidationError,
+)
+from mak.ids import ConfirmationId, IdLayout, InstallationId
+from mak.keys import KeyAlgorithm, KeyFields, ProductKey
+from mak.lifecycle import KeyChannel, LicenseStatus
+from mak.serialization import configure_converter, make_converter
+
+__all__ = [
+    "ActivationCode",
+    "ActivationError",
+    "ActivationLimitExceeded",
+    "Catalog",
+    "Category",
+    "ConcurrencyConflict",
+    "ConfirmationId",
+    "Edition",
+    "IdLayout",
+    "IllegalTransition",
+    "InstallationId",
+    "InvalidChecksum",
+    "InvalidComponent",
+    "InvalidFormat",
+    "InvalidLength",
+    "KeyAlgorithm",
+    "KeyChannel",
+    "KeyFields",
+    "LicenseStatus",
+    "MakError",
+    "NotFound",
+    "ProductFamily",
+    "ProductKey",
+    "ServiceRejected",
+    "StorageError",
+    "TransportError",
+    "ValidationError",
+    "configure_converter",
+    "lookup",
+    "make_converter",
+]
 
 
 def __getattr__(name: str) -> str:
@@ -11,3 +71,7 @@ def __getattr__(name: str) -> str:
 
         return version("mak")
     raise AttributeError(f"module 'mak' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return [*__all__, "__version__"]

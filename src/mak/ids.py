@@ -2,7 +2,7 @@
 
 A computer shows an installation ID (IID); Microsoft's clearinghouse answers with a
 confirmation ID (CID) bound to it. Both are groups of digits whose last digit is a check
-digit (see :mod:`mak._checkdigits`). Neither is secret. This module reads and checks them;
+digit. Neither is secret. This module reads and checks them;
 it never computes a CID from an IID.
 
 >>> iid = InstallationId.parse("0000000 0000000 0000000 0000000 0000000 0000000 0000000 0000000 1234565")
