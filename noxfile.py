@@ -1,0 +1,126 @@
+"""Development sessions for mak.
+
+``python noxfile.py`` runs the whole gate (lint, types, tests, property tests, docs);
+``python noxfile.py -s demo`` runs the demo. Run as a script, this file first installs
+nox (and uv, which nox then uses to build session environments) into
+``.nox/_bootstrap`` when they are missing, so a machine with only Python needs nothing
+else. ``nox`` itself works as usual where it is installed.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+BOOTSTRAP_REQUIREMENTS = ("nox>=2025.2.9", "uv>=0.5")
+
+
+def _bootstrap() -> int:
+    """Run nox on this file from its own virtual environment, creating it if needed."""
+    venv = ROOT / ".nox" / "_bootstrap"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    marker = venv / ".installed"
+    wanted = "\n".join(BOOTSTRAP_REQUIREMENTS)
+    if not marker.exists() or marker.read_text() != wanted:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, *BOOTSTRAP_REQUIREMENTS], check=True)
+        marker.write_text(wanted)
+    command = [str(python), "-m", "nox", "--noxfile", str(ROOT / "noxfile.py"), *sys.argv[1:]]
+    return subprocess.run(command, check=False).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(_bootstrap())
+
+import nox  # noqa: E402  # after the bootstrap, which makes it importable
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.reuse_existing_virtualenvs = True
+
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+PYTHONS = nox.project.python_versions(PYPROJECT)
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    requirements = [
+        req for group in groups for req in nox.project.dependency_groups(PYPROJECT, group)
+    ]
+    session.install("-e", ".", *requirements)
+
+
+@nox.session(default=False)
+def demo(session: nox.Session) -> None:
+    """Run the library's main job from a fresh install."""
+    session.install(".")
+    session.run(
+        "python",
+        "-m",
+        "mak",
+        *(session.posargs or ["key", "check", "W269N-WFGWX-YVC9B-4J6C9-T83GX"]),
+    )
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Type-check the package with mypy --strict and pyright (strict)."""
+    _install(session, "typing")
+    session.run("mypy", "src/mak")
+    session.run("pyright")
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Run the tests and every doctest (package and docs) under branch coverage."""
+    _install(session, "tests")
+    env = {"COVERAGE_FILE": str(ROOT / ".nox" / f".coverage.{session.name}")}
+    session.run("coverage", "erase", env=env)
+    session.run(
+        "coverage", "run", "-m", "pytest",
+        "tests", "src/mak", "docs", "README.md", "--doctest-modules", "--doctest-glob=*.md",
+        "--ignore=docs/conf.py", "--ignore=docs/_build",
+        *session.posargs, env=env,
+    )  # fmt: skip
+    session.run("coverage", "combine", env=env)
+    session.run("coverage", "report", env=env)
+
+
+@nox.session(python=PYTHONS, default=False)
+def matrix(session: nox.Session) -> None:
+    """Run the tests on every supported Python that is installed (not part of the gate)."""
+    _install(session, "tests")
+    session.run("pytest", "tests", "src/mak", "--doctest-modules", *session.posargs)
+
+
+@nox.session
+def property(session: nox.Session) -> None:  # noqa: A001  # the session's name
+    """Run the hypothesis property tests."""
+    _install(session, "tests")
+    session.run("pytest", "-m", "property", "tests", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation, failing on any warning or broken reference."""
+    _install(session, "docs")
+    out = ROOT / "docs" / "_build" / "html"
+    session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", str(out))
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Run the benchmarks; each prints its ratio against a baseline measured alongside."""
+    session.install(".")
+    session.run("python", "benchmarks/run.py", *session.posargs)
