@@ -88,7 +88,7 @@ class Edition:
     """
 
     name: str
-    """The name Microsoft lists; editions sharing one key are joined with `` / ``."""
+    """The name Microsoft lists; editions sharing one key are joined by a slash."""
     family: ProductFamily
     """Which KMS threshold applies."""
     release: str
