@@ -85,7 +85,7 @@ class InvalidLength(InvalidFormat):
     >>> from mak.keys import ProductKey
     >>> ProductKey.parse("W269N-WFGWX")
     Traceback (most recent call last):
-    mak.errors.InvalidLength: Invalid product key: 'XXXXX-WFGWX' (has 10 symbols; expected 25)
+    mak.errors.InvalidLength: Invalid product key: 'XXXXX-XXXXX' (has 10 symbols; expected 25)
     """
 
     def __init__(

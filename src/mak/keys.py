@@ -54,6 +54,7 @@ _TO_BASE24: Final = bytes(
 )
 _SYMBOLS: Final = ALPHABET.encode()
 
+_N_DIGIT_WEIGHT: Final = 24**24  # the N position is the most significant of 25 digits
 _CHECKSUM_SHIFT: Final = 103
 _CHECKSUM_MASK: Final = 0x3FF << _CHECKSUM_SHIFT
 _PAYLOAD_MASK: Final = ((1 << 128) - 1) ^ _CHECKSUM_MASK
@@ -153,7 +154,9 @@ class ProductKey:
         if "N" not in self._value:
             return None
         raw = self._value.replace("-", "").encode("ascii")
-        value = _number(raw, raw.index(b"N"), self._value)
+        value = _number(raw, raw.index(b"N"))
+        if value is None:  # pragma: no cover - the constructor admits only valid keys
+            raise AssertionError
         return KeyFields(
             group_id=value & 0xFFFFF,
             serial=(value >> 20) & 0x3FFFFFFF,
@@ -169,40 +172,49 @@ class ProductKey:
         return f"{type(self).__name__}({_masked(self._value)!r})"
 
 
-def _read(text: object) -> str:
+def _read(text: object, *, checksum: bool = True) -> str:
     """Return the canonical form of the key in *text*, or raise the first problem."""
     if not isinstance(text, str):
         raise InvalidFormat.wrong_type(_KIND, text)
-    upper = text.strip().upper()
+    stripped = text.strip()
+    upper = stripped.upper()
     symbols = upper.replace("-", "")
-    if len(symbols) != _LENGTH:  # other separators, or not a key at all
-        symbols = compact(symbols)
+    # isascii() is O(1) on str; a non-ASCII text may hold dashes, or characters that
+    # upper() made into key symbols: compact() handles both.
+    if len(symbols) != _LENGTH or " " in symbols or not stripped.isascii():
+        symbols = compact(stripped)  # other separators, or not a key at all
     raw = symbols.encode("ascii", "replace")
     position = raw.find(b"N")
     if len(raw) != _LENGTH or position == _LENGTH - 1:
         raise _malformed(symbols)
-    if position < 0:
-        if raw.translate(None, _SYMBOLS):
+    if position < 0 or not checksum:
+        if raw.replace(b"N", b"", 1).translate(None, _SYMBOLS):
             raise _malformed(symbols)
     else:
-        number = _number(raw, position, symbols)
+        number = _number(raw, position)
+        if number is None:
+            raise _malformed(symbols)
         payload = (number & _PAYLOAD_MASK).to_bytes(16, "little")
         if key_checksum(payload) != (number >> _CHECKSUM_SHIFT) & 0x3FF:
             raise InvalidChecksum(_KIND, _masked(symbols), "checksum does not match")
-    if len(upper) == _LENGTH + 4 and upper[5::6] == "----":  # already canonical
+    if len(upper) == _LENGTH + 4 and upper[5::6] == "----":  # already grouped
         return upper
     return f"{symbols[:5]}-{symbols[5:10]}-{symbols[10:15]}-{symbols[15:20]}-{symbols[20:]}"
 
 
-def _number(raw: bytes, position: int, symbols: str) -> int:
-    """Return the number a ``PKEY2009`` key spells: its N position, then its symbols."""
-    # Every byte but the 24 symbols translates to "!", which int() refuses: one
-    # call both checks the alphabet (a second N included) and decodes.
-    digits = _BASE24[position : position + 1] + raw.replace(b"N", b"", 1).translate(_TO_BASE24)
+def _number(raw: bytes, position: int) -> int | None:
+    """Return the number a ``PKEY2009`` key spells (N position, then symbols), or ``None``.
+
+    ``None`` means a byte outside the alphabet (a second N included): every such byte
+    translates to "!", which int() refuses, so one call both checks and decodes.
+    """
+    digits = raw.replace(b"N", b"", 1).translate(_TO_BASE24)
     try:
-        return int(digits, 24)
+        return int(digits, 24) + position * _N_DIGIT_WEIGHT
     except ValueError:
-        raise _malformed(symbols) from None
+        # Not raised from here: int()'s message spells the key's digits, and an
+        # exception raised in this block would keep it as __context__.
+        return None
 
 
 def _malformed(symbols: str) -> InvalidFormat:
@@ -227,10 +239,14 @@ def _grouped(symbols: str) -> str:
 
 
 def _masked(text: str) -> str:
-    """Return *text* grouped by five with all but its last five symbols shown as X."""
+    """Return *text* grouped by five, its symbols shown as X.
+
+    Only a whole key keeps its last five symbols, the partial product key that Windows
+    itself shows; in a cut-off or overlong paste those five could be secret ones.
+    """
     symbols = compact(text)
-    hidden = max(len(symbols) - _PARTIAL, 0)
-    groups = _grouped("X" * hidden + symbols[hidden:]).split("-")
+    shown = symbols[-_PARTIAL:] if len(symbols) == _LENGTH else ""
+    groups = _grouped("X" * (len(symbols) - len(shown)) + shown).split("-")
     if len(groups) > _LENGTH // 5 + 1:  # garbage: a long paste is not worth showing
         groups = [groups[0], "...", groups[-1]]
     return "-".join(groups)
@@ -244,10 +260,14 @@ def compact(text: str) -> str:
     """
     if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type(_KIND, text)
-    text = text.strip().upper()
+    text = text.strip()
     for separator in _SEPARATORS:
         text = text.replace(separator, "")
-    return text
+    if text.isascii():
+        return text.upper()
+    # Only ASCII letters change case: upper() turns some characters into key symbols
+    # ("\ufb00", the ff ligature, becomes "FF").
+    return "".join(char.upper() if char.isascii() else char for char in text)
 
 
 def validate(text: str) -> str:
@@ -280,8 +300,4 @@ def format(text: str) -> str:  # noqa: A001  # stdnum's name for it
     >>> format("w269nwfgwxyvc9b4j6c9t83gy")
     'W269N-WFGWX-YVC9B-4J6C9-T83GY'
     """
-    symbols = compact(text)
-    extra = symbols.encode("ascii", "replace").translate(None, _SYMBOLS)
-    if len(symbols) != _LENGTH or extra not in (b"", b"N"):
-        raise _malformed(symbols)
-    return _grouped(symbols)
+    return _read(text, checksum=False)
