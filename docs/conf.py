@@ -33,7 +33,10 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 nitpicky = True
 nitpick_ignore_regex = [
     # Third-party and private names autodoc meets in signatures and bases.
-    (r"py:class", r"(attrs|cattrs|typing_extensions|typing|enum|os|collections\.abc|datetime|pathlib)\..*"),
+    (
+        r"py:class",
+        r"(attrs|cattrs|typing_extensions|typing|enum|os|collections\.abc|datetime|pathlib)\..*",
+    ),
     (r"py:class", r"mak\..*\._.*"),
     (r"py:class", r"(Self|Final|ClassVar|Attribute|T|Path|PathLike|datetime|UUID)"),
     (r"py:.*", r"(int|str|bytes|bool|object|tuple|dict|list|Exception|ValueError|IntEnum|Enum)"),
