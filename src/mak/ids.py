@@ -231,6 +231,14 @@ def _shown(text: str) -> str:
     return text if len(text) <= _SHOWN_WIDTH else text[:_SHOWN_WIDTH] + "..."
 
 
+def _well_formed(kind: str, layouts: dict[int, IdLayout], text: object) -> bool:
+    try:
+        _read(kind, layouts, text, check_digits=True)
+    except ValidationError:
+        return False
+    return True
+
+
 def validate_installation_id(text: str) -> str:
     """Return *text* as a canonical installation ID (groups joined by ``-``), or raise.
 
@@ -246,11 +254,7 @@ def is_valid_installation_id(text: object) -> bool:
     >>> is_valid_installation_id("123450" * 9), is_valid_installation_id(None)
     (True, False)
     """
-    try:
-        _read(_IID, _IID_LAYOUTS, text, check_digits=True)
-    except ValidationError:
-        return False
-    return True
+    return _well_formed(_IID, _IID_LAYOUTS, text)
 
 
 def format_installation_id(text: str) -> str:
@@ -269,11 +273,7 @@ def validate_confirmation_id(text: str) -> str:
 
 def is_valid_confirmation_id(text: object) -> bool:
     """Return whether *text* is a well-formed confirmation ID; never raises."""
-    try:
-        _read(_CID, _CID_LAYOUTS, text, check_digits=True)
-    except ValidationError:
-        return False
-    return True
+    return _well_formed(_CID, _CID_LAYOUTS, text)
 
 
 def format_confirmation_id(text: str) -> str:
