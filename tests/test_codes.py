@@ -223,12 +223,12 @@ def test_unknown_codes_get_an_unknown_entry(
 @pytest.mark.parametrize(
     ("bad", "error", "shown"),
     [
-        (None, errors.InvalidFormat, "None"),
-        (1.5, errors.InvalidFormat, "1.5"),
-        (True, errors.InvalidFormat, "True"),
-        (False, errors.InvalidFormat, "False"),
-        (b"0x1", errors.InvalidFormat, "b'0x1'"),
-        ([0xC004C020], errors.InvalidFormat, "[3221536800]"),
+        (None, errors.InvalidFormat, "<NoneType>"),
+        (1.5, errors.InvalidFormat, "<float>"),
+        (True, errors.InvalidFormat, "<bool>"),
+        (False, errors.InvalidFormat, "<bool>"),
+        (b"0x1", errors.InvalidFormat, "<bytes>"),
+        ([0xC004C020], errors.InvalidFormat, "<list>"),
         ("", errors.InvalidFormat, ""),
         ("   ", errors.InvalidFormat, "   "),
         ("0x", errors.InvalidFormat, "0x"),

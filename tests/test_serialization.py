@@ -126,7 +126,7 @@ def field_error(field: str, value: Any) -> str:
         ("at", 1700000000, "expected an ISO 8601 string, got int"),
         ("at", "yesterday", "not an ISO 8601 date and time"),
         ("installation_id", "12", "has 2 digits"),
-        ("confirmation_id", "123451" * 8, "check digit of group A is wrong"),
+        ("confirmation_id", "12345" * 8, "has 40 digits"),
     ],
 )
 def test_bad_fields_name_their_path(field: str, value: object, reason: str) -> None:
@@ -177,3 +177,30 @@ def test_configure_converter_adds_mak_types_to_a_callers_converter() -> None:
     configure_converter(converter)
     assert converter.unstructure(ProductKey.parse(KEY)) == KEY
     assert converter.structure("0xC004C020", ActivationCode).symbol.endswith("LIMIT_EXCEEDED")
+
+
+def test_a_cid_accepted_without_its_check_digits_survives_storage() -> None:
+    converter = make_converter()
+    cid = ConfirmationId.parse("123451" * 8, check_digits=False)
+    assert converter.structure(converter.unstructure(cid), ConfirmationId) == cid
+
+
+def test_errors_carry_every_problem_in_details_and_no_cattrs_chain() -> None:
+    data = make_converter().unstructure(record())
+    with pytest.raises(InvalidFormat) as info:
+        make_converter().structure({**data, "count": "x", "note": 1}, Record)
+    assert len(info.value.details) == 2
+    assert info.value.__cause__ is None
+    assert info.value.__context__ is None
+
+
+def test_a_key_in_a_path_or_a_value_is_masked() -> None:
+    converter = make_converter()
+    with pytest.raises(InvalidFormat) as info:
+        converter.structure({KEY: "x"}, dict[str, int])
+    assert "WFGWX" not in str(info.value)
+    assert all("WFGWX" not in line for line in info.value.details)
+    data = converter.unstructure(record())
+    with pytest.raises(InvalidFormat) as info:
+        converter.structure({**data, "channel": KEY}, Record)
+    assert "WFGWX" not in str(info.value)

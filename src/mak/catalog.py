@@ -128,6 +128,12 @@ def _build_index(catalog: Catalog) -> _Index:
     )
 
 
+def _a_tuple(_: object, __: attrs.Attribute[tuple[Edition, ...]], value: object) -> None:
+    if not isinstance(value, tuple):
+        reason = f"must be a tuple, got {type(value).__name__}"
+        raise InvalidFormat(_KIND, "editions", reason)
+
+
 @final
 @attrs.frozen(repr=False)
 class Catalog:
@@ -141,8 +147,8 @@ class Catalog:
     (130, 'Windows Server 2025 Standard')
     """
 
-    editions: tuple[Edition, ...]
-    """Every edition, in the order of the file."""
+    editions: tuple[Edition, ...] = attrs.field(validator=_a_tuple)
+    """Every edition, in the order of the file (a tuple, so that the catalog hashes)."""
     _index: _Index = attrs.field(
         init=False, eq=False, repr=False, default=attrs.Factory(_build_index, takes_self=True)
     )
@@ -276,19 +282,21 @@ def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 def _parse(raw: bytes, origin: str) -> object:
     """Return the JSON value in *raw*, refusing an object that names a key twice."""
+    # Each failure is raised after the except block: a chained JSONDecodeError would
+    # carry the whole document, product keys included, as its context.
     try:
-        document: object = json.loads(raw, object_pairs_hook=_unique_keys)
+        return json.loads(raw, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as error:
         reason = f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        raise InvalidFormat(_KIND, origin, reason) from None
     except UnicodeDecodeError:
-        raise InvalidFormat(_KIND, origin, "not JSON: not UTF-8 text") from None
+        reason = "not JSON: not UTF-8 text"
     except RecursionError:
-        raise InvalidFormat(_KIND, origin, "not JSON we read: nested too deeply") from None
+        reason = "not JSON we read: nested too deeply"
     except _DuplicateKeyError as error:
         reason = f"key {error.key!r} appears twice in one object"
-        raise InvalidFormat(_KIND, origin, reason) from None
-    return document
+    except ValueError:  # e.g. an integer of more digits than int() converts
+        reason = "not JSON we read: a value is too large"
+    raise InvalidFormat(_KIND, origin, reason)
 
 
 def _load(raw: bytes, origin: str) -> Catalog:
@@ -330,9 +338,11 @@ def _edition(value: object, path: str, sources: Mapping[str, object]) -> Edition
     try:
         family = ProductFamily(family_value)
     except ValueError:
+        family = None  # raised below: the enum's message would ride along as context
+    if family is None:
         known = ", ".join(repr(f.value) for f in ProductFamily)
         reason = f"unknown family {family_value!r}; expected one of {known}"
-        raise InvalidComponent(_KIND, f"{path}.family", reason) from None
+        raise InvalidComponent(_KIND, f"{path}.family", reason)
     release = _text(entry["release"], f"{path}.release")
     source = _text(entry["source"], f"{path}.source")
     if source not in sources:
@@ -350,7 +360,8 @@ def _gvlk(value: object, path: str) -> ProductKey | None:
     try:
         return ProductKey.parse(value)
     except ValidationError as error:  # its text is already masked
-        raise InvalidFormat(_KIND, path, f"{error.kind} {error.text!r}: {error.reason}") from None
+        reason = f"{error.kind} {error.text!r}: {error.reason}"
+    raise InvalidFormat(_KIND, path, reason)
 
 
 def _object(value: object, path: str) -> dict[str, object]:

@@ -723,6 +723,7 @@ def all_codes() -> tuple[ActivationCode, ...]:
 def _parse(code: object) -> int:
     """Read ``code`` as an unsigned 32-bit value, or raise the matching ValidationError."""
     if isinstance(code, str):
+        code = str.__str__(code)  # a subclass may override strip()
         match = _HEX_TEXT.fullmatch(code.strip())
         if match is None:
             raise InvalidFormat(_KIND, _shown(code), "not a hex number")
@@ -734,9 +735,8 @@ def _parse(code: object) -> int:
         if not _MIN_SIGNED <= code <= _MAX_UNSIGNED:
             raise InvalidComponent(_KIND, _shown_int(code), "not a 32-bit value")
         return code & _MAX_UNSIGNED
-    raise InvalidFormat(
-        _KIND, _shown(repr(code)), f"expected an int or a hex string, got {type(code).__name__}"
-    )
+    name = type(code).__name__  # not repr(): it can raise, or spell a secret
+    raise InvalidFormat(_KIND, f"<{name}>", f"expected an int or a hex string, got {name}")
 
 
 def _shown(text: str) -> str:

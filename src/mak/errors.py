@@ -8,6 +8,9 @@ parse messages; messages name the input, with product keys masked.
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
 __all__ = [
     "ActivationError",
     "ActivationLimitExceeded",
@@ -26,6 +29,46 @@ __all__ = [
 ]
 
 MAK_LIMIT_EXCEEDED = 0xC004C020  # kept equal to mak.codes.MAK_LIMIT_EXCEEDED by a test
+
+_KEY_SYMBOL: Final = "[BCDFGHJKMNPQRTVWXY2346789]"
+# Ten or more key symbols in a row, separators allowed: long enough to be a key or a
+# fragment of one. English words break it (vowels, L, S and Z are not key symbols).
+_KEY_LIKE: Final = re.compile(
+    rf"{_KEY_SYMBOL}(?:[-\u2013\u2014 ]?{_KEY_SYMBOL}){{9,}}", re.IGNORECASE
+)
+_SYMBOL: Final = re.compile(_KEY_SYMBOL, re.IGNORECASE)
+_SEPARATOR: Final = re.compile("[-\u2013\u2014 ]")
+_LIMIT: Final = 200
+
+
+def redact(text: str) -> str:
+    """Return *text* fit for a message: key-like runs shown as X, at most 200 characters.
+
+    Every mak error passes what it quotes through here, so a product key pasted where
+    something else was expected (an ID, a code, a name) never reaches a message or a log.
+    Runs of digits alone are left as they are: installation and confirmation IDs are not
+    secret, and a key is never all digits.
+
+    >>> redact("code: W269N-WFGWX-YVC9B-4J6C9-T83GX?")
+    'code: XXXXX-XXXXX-XXXXX-XXXXX-XXXXX?'
+    >>> redact("0xC004F038 and 1234565-1234565")
+    '0xC004F038 and 1234565-1234565'
+    """
+    head = text[: _LIMIT + 100]  # bounded work for hostile input, masked before the cut
+    masked = _KEY_LIKE.sub(_mask_run, head)
+    if len(masked) <= _LIMIT and len(head) == len(text):
+        return masked
+    return masked[:_LIMIT] + "..."
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group()
+    symbols = _SEPARATOR.sub("", run)
+    # Digits alone are an ID, not a key; X is a key symbol, so a key already masked
+    # (all X but its last five) would match too.
+    if symbols.isdigit() or not symbols[:-5].upper().strip("X"):
+        return run
+    return _SYMBOL.sub("X", run)
 
 
 class MakError(Exception):
@@ -54,11 +97,14 @@ class ValidationError(MakError, ValueError):
     mak.errors.InvalidLength: Invalid installation ID: '12345' (has 5 digits; expected 54 or 63)
     """
 
+    details: tuple[str, ...] = ()
+    """Further problems found in the same input, when there were several."""
+
     def __init__(self, kind: str, text: str, reason: str) -> None:
         self.kind = kind
-        self.text = text
-        self.reason = reason
-        super().__init__(f"Invalid {kind}: {text!r} ({reason})")
+        self.text = redact(text)
+        self.reason = redact(reason)
+        super().__init__(f"Invalid {kind}: {self.text!r} ({self.reason})")
 
 
 class InvalidFormat(ValidationError):
@@ -180,9 +226,10 @@ class TransportError(MakError):
     """
 
     def __init__(self, message: str, *, code: int | None = None) -> None:
-        self.message = message
+        self.message = redact(message)
         self.code = code
-        super().__init__(message if code is None else f"{message} (0x{code:08X})")
+        text = self.message if code is None else f"{self.message} (0x{code:08X})"
+        super().__init__(text)
 
 
 class ServiceRejected(TransportError):
@@ -212,8 +259,8 @@ class NotFound(StorageError):
 
     def __init__(self, kind: str, id: str) -> None:  # noqa: A002  # the domain's word
         self.kind = kind
-        self.id = id
-        super().__init__(f"No {kind} with id {id!r}")
+        self.id = redact(id)
+        super().__init__(f"No {kind} with id {self.id!r}")
 
 
 class ConcurrencyConflict(StorageError):
@@ -227,11 +274,13 @@ class ConcurrencyConflict(StorageError):
 
     def __init__(self, kind: str, id: str, *, expected: int, actual: int | None) -> None:  # noqa: A002
         self.kind = kind
-        self.id = id
+        self.id = redact(id)
         self.expected = expected
         self.actual = actual
         stored = "record is gone" if actual is None else f"version is {actual}"
-        super().__init__(f"Stale {kind} {id!r}: written from version {expected}, stored {stored}")
+        super().__init__(
+            f"Stale {kind} {self.id!r}: written from version {expected}, stored {stored}"
+        )
 
 
 def _rebuild(cls: type[MakError], args: tuple[object, ...], state: dict[str, object]) -> MakError:

@@ -91,20 +91,16 @@ class KeyFields:
     """Whether the key is an upgrade key."""
 
 
-def _check_canonical(_: object, __: attrs.Attribute[str], value: str) -> None:
-    """Accept only what :meth:`ProductKey.parse` would produce from *value*."""
-    if _read(value) != value:
-        raise InvalidFormat(
-            _KIND, _masked(value), "the constructor takes the canonical form; use parse()"
-        )
-
-
-@attrs.frozen(repr=False, str=False)
 class ProductKey:
     """A well-formed product key; ``str()`` and ``repr()`` are masked.
 
     ``ProductKey(text)`` takes the canonical ``AAAAA-BBBBB-CCCCC-DDDDD-EEEEE`` form;
-    :meth:`parse` is lenient. Equality and hashing use the whole key.
+    :meth:`parse` is lenient. Equality and hashing use the whole key. Instances are
+    immutable.
+
+    Unlike mak's other value objects this is not an attrs class, on purpose:
+    ``attrs.asdict()`` of a record holding a key leaves the key as this object, masked,
+    instead of turning it into a dict with the whole key in it.
 
     >>> ProductKey("W269N-WFGWX-YVC9B-4J6C9-T83GX") == ProductKey.parse("W269NWFGWXYVC9B4J6C9T83GX")
     True
@@ -112,7 +108,16 @@ class ProductKey:
     XXXXX-XXXXX-XXXXX-XXXXX-2YT43
     """
 
-    _value: str = attrs.field(alias="value", validator=_check_canonical)
+    __slots__ = ("_value",)
+    _value: str
+
+    def __init__(self, value: str) -> None:
+        canonical = _read(value)
+        if canonical != value:
+            raise InvalidFormat(
+                _KIND, _masked(value), "the constructor takes the canonical form; use parse()"
+            )
+        object.__setattr__(self, "_value", canonical)
 
     @classmethod
     def parse(cls, text: object) -> Self:
@@ -171,11 +176,30 @@ class ProductKey:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({_masked(self._value)!r})"
 
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ProductKey):
+            return self._value == other._value
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((ProductKey, self._value))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __delattr__(self, name: str) -> None:
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __reduce__(self) -> tuple[type[ProductKey], tuple[str]]:
+        return (type(self), (self._value,))
+
 
 def _read(text: object, *, checksum: bool = True) -> str:
     """Return the canonical form of the key in *text*, or raise the first problem."""
     if not isinstance(text, str):
         raise InvalidFormat.wrong_type(_KIND, text)
+    if type(text) is not str:  # a subclass may override strip() and friends
+        text = str.__str__(text)
     stripped = text.strip()
     upper = stripped.upper()
     symbols = upper.replace("-", "")

@@ -6,14 +6,17 @@ converter. Value objects travel in their string forms, checked again on the way 
 - product keys are written **in full**, because the converter is for storage. Exports
   that must not carry keys leave them out before they get here;
 - installation and confirmation IDs are written as grouped digits, activation codes as hex;
+  a confirmation ID is read back as it was accepted, its check digits unchecked (the rule
+  is unconfirmed for modern CIDs, see :class:`~mak.ids.ConfirmationId`);
 - datetimes are ISO 8601 strings, and only timezone-aware ones are accepted (they come
   back in UTC);
 - enums are written as their values, and primitives are never coerced (``12345`` is not a
   string, ``True`` is not a status).
 
 Documents with keys the class does not have are refused. A failure raises
-:class:`~mak.errors.InvalidFormat` naming the path of the first bad field, with cattrs'
-error chained to it.
+:class:`~mak.errors.InvalidFormat` naming the path of the first bad field; every problem
+found is in its ``details``. cattrs' own exceptions are not chained to it, because they
+quote the input, and the input may hold product keys.
 
 >>> from mak.ids import InstallationId
 >>> from mak.lifecycle import LicenseStatus
@@ -39,7 +42,7 @@ import cattrs
 from cattrs.errors import BaseValidationError
 
 from mak.codes import ActivationCode, lookup
-from mak.errors import InvalidFormat, MakError
+from mak.errors import InvalidFormat, MakError, redact
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ProductKey
 
@@ -58,14 +61,18 @@ class _Converter(cattrs.Converter):
     def structure(self, obj: Any, cl: Any) -> Any:  # cattrs' own signature
         if attrs.has(cl) and cl not in _STRING_FORMS and not isinstance(obj, Mapping):
             raise _invalid(cl, "$", f"expected an object, got {type(obj).__name__}")
+        # The failure is raised after the except block, unchained: cattrs' exceptions
+        # and their notes quote the input, product keys included. What they say is
+        # kept, redacted, in the error's details.
         try:
             return super().structure(obj, cl)
         except BaseValidationError as error:
-            raise _as_mak_error(error, cl) from error
+            failure = _as_mak_error(error, cl)
         except (MakError, TypeError, ValueError) as error:
             if isinstance(error, InvalidFormat) and error.kind.endswith(" data"):
                 raise
-            raise _invalid(cl, "$", _message(error)) from error
+            failure = _invalid(cl, "$", _message(error))
+        raise failure
 
 
 def make_converter() -> cattrs.Converter:
@@ -95,7 +102,10 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_unstructure_hook(InstallationId, str)
     converter.register_structure_hook(InstallationId, lambda value, _: InstallationId.parse(value))
     converter.register_unstructure_hook(ConfirmationId, str)
-    converter.register_structure_hook(ConfirmationId, lambda value, _: ConfirmationId.parse(value))
+    # Stored as accepted: a CID read with check_digits=False must load again.
+    converter.register_structure_hook(
+        ConfirmationId, lambda value, _: ConfirmationId.parse(value, check_digits=False)
+    )
     converter.register_unstructure_hook(ActivationCode, lambda code: code.hex)
     converter.register_structure_hook(ActivationCode, _structure_code)
     converter.register_unstructure_hook(dt.datetime, _unstructure_datetime)
@@ -119,7 +129,8 @@ def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
     try:
         return cls(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a {cls.__name__}") from None
+        pass  # raised below, so that the enum's own message does not ride along
+    raise ValueError(f"{value!r} is not a {cls.__name__}")
 
 
 def _structure_code(value: object, _: type[ActivationCode]) -> ActivationCode:
@@ -141,9 +152,11 @@ def _structure_datetime(value: object, _: type[dt.datetime]) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise InvalidFormat("datetime", value[:40], "not an ISO 8601 date and time") from None
+        parsed = None  # raised below, so that the input does not ride along as context
+    if parsed is None:
+        raise InvalidFormat("datetime", value, "not an ISO 8601 date and time")
     if parsed.tzinfo is None:
-        raise InvalidFormat("datetime", value[:40], "has no UTC offset")
+        raise InvalidFormat("datetime", value, "has no UTC offset")
     return parsed.astimezone(dt.timezone.utc)
 
 
@@ -152,7 +165,9 @@ def _as_mak_error(error: BaseValidationError, cls: object) -> InvalidFormat:
     first = lines[0] if lines else str(error)
     message, _, path = first.rpartition(" @ ")
     more = f"; and {len(lines) - 1} more" if len(lines) > 1 else ""
-    return _invalid(cls, path or "$", f"{message}{more}")
+    failure = _invalid(cls, path or "$", f"{message}{more}")
+    failure.details = tuple(redact(line) for line in lines)
+    return failure
 
 
 def _describe(error: BaseException, _: object) -> str:

@@ -49,6 +49,7 @@ __all__ = [
 
 _KIND: Final = "slmgr output"
 _SHOWN_WIDTH: Final = 40
+_MAX_DIGITS: Final = 19
 _KEY_SYMBOLS: Final = frozenset("BCDFGHJKMPQRTVWXY2346789")
 _HEX: Final = frozenset(string.hexdigits)
 _MISSING: Final = frozenset({"", "<removed>", "not available"})
@@ -274,9 +275,8 @@ def parse_xpr(text: object) -> tuple[SlmgrExpiration, ...]:
 def _checked(text: object) -> str:
     """Return *text* if it is a string, else raise the domain error."""
     if not isinstance(text, str):
-        name = type(text).__name__
-        raise InvalidFormat(_KIND, f"<{name}>", f"expected a string, got {name}")
-    return text
+        raise InvalidFormat.wrong_type(_KIND, text)
+    return str.__str__(text)  # a subclass may override splitlines() and friends
 
 
 def _lines(text: str) -> list[str]:
@@ -509,7 +509,9 @@ def _leading_int(value: str | None) -> int | None:
         return None
     token = value.split(maxsplit=1)[0]
     digits = token.removeprefix("-")
-    if not (digits.isascii() and digits.isdigit()):
+    # 19 digits hold any counter Windows keeps; more would be a damaged line, and
+    # int() refuses over 4300 digits with a plain ValueError.
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > _MAX_DIGITS:
         return None
     return int(token)
 
@@ -521,4 +523,4 @@ def _host_and_port(address: str | None) -> tuple[str | None, int | None]:
     name, colon, port = address.rpartition(":")
     if not colon or not (port.isascii() and port.isdigit()) or name.endswith(":"):
         return address, None
-    return name or None, int(port)
+    return name or None, _leading_int(port)

@@ -51,6 +51,22 @@ PUBLISHED_PKEY2009 = [
 # --- strategies ---------------------------------------------------------------------------
 
 
+def checksum_holds(symbols: str) -> bool:
+    """The PKEY2009 checksum rule of domain-facts §1.3-1.4, written out bit by bit."""
+    position = symbols.index("N")
+    value = position
+    for char in symbols.replace("N", "", 1):
+        value = value * 24 + SYMBOLS.index(char)
+    stored = (value >> 103) & 0x3FF
+    payload = (value & ~(0x3FF << 103)).to_bytes(16, "little")
+    crc = 0xFFFFFFFF
+    for byte in payload:
+        crc ^= byte << 24
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1) & 0xFFFFFFFF
+    return (~crc & 0x3FF) == stored
+
+
 def check_digit(data: str) -> str:
     return str(sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(data)) % 7)
 
@@ -172,8 +188,10 @@ def test_a_corrupted_published_key_never_parses_as_the_original(
     assume(symbols[index] not in (char, "N"))
     corrupted = symbols[:index] + char + symbols[index + 1 :]
     if is_valid(corrupted):  # a checksum collision: rare, and still a different key
+        assert checksum_holds(corrupted)
         assert ProductKey.parse(corrupted) != ProductKey.parse(text)
     else:
+        assert not checksum_holds(corrupted)
         with pytest.raises(InvalidChecksum) as info:
             ProductKey.parse(corrupted)
         assert info.value.group is None
