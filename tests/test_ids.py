@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 
+import attrs
 import pytest
 
 from mak import ids
@@ -523,7 +524,6 @@ def test_every_single_digit_change_is_caught_unless_it_keeps_the_sum_mod_7(
         (InstallationId, CID_48, InvalidLength),
         (ConfirmationId, grouped(CID_48, 6), InvalidFormat),
         (ConfirmationId, f"{CID_48}\n", InvalidFormat),
-        (ConfirmationId, with_bad_group(CID_48, 6, 7, "8"), InvalidChecksum),
         (ConfirmationId, IID_54, InvalidLength),
     ],
     ids=[
@@ -534,7 +534,6 @@ def test_every_single_digit_change_is_caught_unless_it_keeps_the_sum_mod_7(
         "iid-given-cid",
         "cid-grouped",
         "cid-newline",
-        "cid-bad-check",
         "cid-given-iid",
     ],
 )
@@ -546,6 +545,17 @@ def test_strict_constructors_take_compact_checked_digits_only(
     assert type(info.value) is error
     if error is InvalidFormat:
         assert info.value.reason == "the constructor takes compact digits; use parse()"
+
+
+def test_the_cid_constructor_checks_the_layout_but_not_the_check_digits() -> None:
+    # The rule is unconfirmed for modern CIDs: one accepted with check_digits=False must
+    # survive attrs.evolve and storage, which both go through the constructor.
+    unchecked = with_bad_group(CID_48, 6, 7, "8")
+    with pytest.raises(InvalidChecksum):
+        ConfirmationId.parse(unchecked)
+    cid = ConfirmationId(unchecked)
+    assert cid == ConfirmationId.parse(unchecked, check_digits=False)
+    assert attrs.evolve(cid) == cid
 
 
 # --- the functional API -------------------------------------------------------------------
