@@ -67,9 +67,12 @@ __all__ = [
 
 def __getattr__(name: str) -> str:
     if name == "__version__":
-        from importlib.metadata import version  # noqa: PLC0415  # only when asked for
+        from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415  # lazily
 
-        return version("mak")
+        try:
+            return version("mak")
+        except PackageNotFoundError:  # a plain checkout on sys.path, never installed
+            return "0+unknown"
     raise AttributeError(f"module 'mak' has no attribute {name!r}")
 
 

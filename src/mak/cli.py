@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+import mak
 from mak.catalog import Catalog
 from mak.codes import lookup
 from mak.errors import ValidationError
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mak", description="Check the identifiers of Microsoft volume activation."
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {mak.__version__}")
     commands = parser.add_subparsers(title="commands", required=True)
 
     key = commands.add_parser("key", help="product keys").add_subparsers(required=True)
@@ -136,12 +137,3 @@ def _layout(groups: int, size: int) -> str:
 
 def _show(label: str, value: str) -> None:
     print(f"{label + ':':<17} {value}")
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415  # --version only
-
-    try:
-        return version("mak")
-    except PackageNotFoundError:  # pragma: no cover - a plain checkout on sys.path
-        return "unknown"
