@@ -78,7 +78,11 @@ def _parser() -> argparse.ArgumentParser:
     cid_check.set_defaults(command=_cid_check)
 
     code = commands.add_parser("code", help="explain an activation error code")
-    code.add_argument("code", help="e.g. 0xC004C020, C004C020 or -1073430496")
+    code.add_argument(
+        "code",
+        help="hex, with or without 0x (0xC004C020, C004C020), or a negative decimal as "
+        "PowerShell prints it (-1073430496); positive numbers are read as hex",
+    )
     code.set_defaults(command=_code)
     return parser
 
