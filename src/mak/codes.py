@@ -37,8 +37,11 @@ __all__ = [
     "MAK_LIMIT_EXCEEDED",
     "MAX_REARM_REACHED",
     "MISMATCHED_SKU",
+    "NON_GENUINE_GRACE_PERIOD",
     "NOT_GENUINE",
     "NO_PRODUCT_KEY",
+    "OOB_GRACE_PERIOD",
+    "OOT_GRACE_PERIOD",
     "OUT_OF_TOLERANCE",
     "ActivationCode",
     "Category",
@@ -85,6 +88,12 @@ KMS_HOST_LIMIT_EXCEEDED: Final[int] = 0xC004C008
 ACTIVATION_IN_PROGRESS: Final[int] = 0xC004E028
 #: The key is for an edition that is not installed (SL_E_MISMATCHED_PRODUCT_SKU).
 MISMATCHED_SKU: Final[int] = 0xC004F069
+#: Informational: the product is in its initial grace period (SL_I_OOB_GRACE_PERIOD).
+OOB_GRACE_PERIOD: Final[int] = 0x4004F00C
+#: Informational: the product is in its additional grace period (SL_I_OOT_GRACE_PERIOD).
+OOT_GRACE_PERIOD: Final[int] = 0x4004F00D
+#: Informational: the product is in its non-genuine grace period (SL_I_NONGENUINE_GRACE_PERIOD).
+NON_GENUINE_GRACE_PERIOD: Final[int] = 0x4004F065
 
 _KIND: Final = "activation code"
 _MAX_UNSIGNED: Final = 0xFFFFFFFF

@@ -177,7 +177,9 @@ class ActivationError(MakError):
 class IllegalTransition(ActivationError):
     """An event is not allowed in the current state.
 
-    ``status`` and ``event`` are the state and the event that met.
+    ``status`` and ``event`` are the state and the event that met; ``code`` is the
+    HRESULT Windows reports for the refusal, when there is one (0xC004F014 for an
+    activation with no key installed, 0xC004D307 for a rearm with none left).
 
     >>> from mak.lifecycle import LicenseStatus
     >>> raise IllegalTransition(LicenseStatus.UNLICENSED, "Renewed")
@@ -185,11 +187,13 @@ class IllegalTransition(ActivationError):
     mak.errors.IllegalTransition: Can't Renewed when Unlicensed
     """
 
-    def __init__(self, status: object, event: object) -> None:
+    def __init__(self, status: object, event: object, *, code: int | None = None) -> None:
         self.status = status
         self.event = event
+        self.code = code
         event_name = event if isinstance(event, str) else type(event).__name__
-        super().__init__(f"Can't {event_name} when {status}")
+        because = "" if code is None else f" (0x{code:08X})"
+        super().__init__(f"Can't {event_name} when {status}{because}")
 
 
 class ActivationLimitExceeded(ActivationError):

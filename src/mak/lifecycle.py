@@ -1,16 +1,70 @@
-"""The licensing state of one product on one computer.
+"""The licensing state of one product on one computer, as an explicit state machine.
 
-This module starts with the vocabulary Windows itself reports: the seven
-``SoftwareLicensingProduct.LicenseStatus`` values and the product key channels.
+Windows reports where a product stands (``SoftwareLicensingProduct.LicenseStatus`` and
+its grace minutes) but not how it moves. Here the moves are data: :data:`TRANSITIONS`
+lists every one, :func:`step` applies an event to a :class:`LicenseState`, and
+:func:`advance` lets the clock run out grace periods and KMS validity. Both are pure:
+they return a new snapshot and take the time as an argument.
+
+Durations that no public source confirms for every edition are :class:`GracePolicy`
+defaults, which callers override.
+
+>>> from datetime import datetime, timedelta, timezone
+>>> from mak.keys import ProductKey
+>>> now = datetime(2026, 1, 5, tzinfo=timezone.utc)
+>>> gvlk = ProductKey.parse("NPPR9-FWDCX-D2C8J-H872K-2YT43")
+>>> state = step(LicenseState.new(), KeyInstalled(gvlk, KeyChannel.GVLK), now=now)
+>>> state.status, state.grace_ends_at == now + timedelta(days=30)
+(<LicenseStatus.OOB_GRACE: 2>, True)
+>>> state = step(state, Activated(ActivationMethod.KMS, at=now), now=now)
+>>> state.status, state.licensed_until == now + timedelta(days=180)
+(<LicenseStatus.LICENSED: 1>, True)
+>>> advance(state, now + timedelta(days=181)).status  # the KMS host was never reached again
+<LicenseStatus.OOT_GRACE: 3>
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
+from collections.abc import Callable
+from typing import Any, Final, TypeAlias
 
-from mak.errors import InvalidFormat
+import attrs
 
-__all__ = ["KeyChannel", "LicenseStatus"]
+from mak import codes
+from mak.errors import IllegalTransition, InvalidComponent, InvalidFormat
+from mak.keys import ALPHABET, ProductKey
+from mak.statetable import StateTable, Transition
+
+__all__ = [
+    "LICENSING",
+    "TRANSITIONS",
+    "Activated",
+    "ActivationFailed",
+    "ActivationMethod",
+    "Event",
+    "GenuineCheckFailed",
+    "GraceExpired",
+    "GracePolicy",
+    "HardwareChanged",
+    "KeyChannel",
+    "KeyInstalled",
+    "KeyUninstalled",
+    "LicenseState",
+    "LicenseStatus",
+    "Rearmed",
+    "Renewed",
+    "Transition",
+    "ValidityExpired",
+    "advance",
+    "allowed_events",
+    "step",
+    "to_dot",
+    "to_mermaid",
+    "transition_table_markdown",
+    "validate_table",
+]
 
 
 class LicenseStatus(enum.IntEnum):
@@ -113,3 +167,662 @@ class KeyChannel(enum.Enum):
         if family == "retail":
             return cls.RETAIL
         raise InvalidFormat("product key channel", text, "not a channel Windows reports")
+
+
+class ActivationMethod(enum.Enum):
+    """How a product got activated.
+
+    >>> ActivationMethod("mak-proxy")
+    <ActivationMethod.MAK_PROXY: 'mak-proxy'>
+    """
+
+    MAK_INDEPENDENT = "mak-independent"
+    """The computer activated its MAK with Microsoft itself, online."""
+    MAK_PROXY = "mak-proxy"
+    """A proxy (VAMT, mak) got the confirmation ID for the computer's MAK and deposited it."""
+    KMS = "kms"
+    """A KMS host activated the computer's GVLK, for 180 days at a time."""
+    ADBA = "adba"
+    """Active Directory-based activation of a GVLK, for 180 days at a time."""
+    RETAIL_ONLINE = "retail-online"
+    """A retail, OEM or KMS host key activated with Microsoft online."""
+    PHONE = "phone"
+    """A confirmation ID got by phone and deposited by hand."""
+    TOKEN = "token"  # noqa: S105  # a method's name, not a secret
+    """Token-based activation."""
+
+    @property
+    def expires(self) -> bool:
+        """Whether the activation lapses unless renewed (KMS and ADBA); the rest are perpetual."""
+        return self in (ActivationMethod.KMS, ActivationMethod.ADBA)
+
+
+# Which key channels each method can activate; anything else is refused with 0xC004F07D.
+_METHOD_CHANNELS: Final[dict[ActivationMethod, frozenset[KeyChannel]]] = {
+    ActivationMethod.MAK_INDEPENDENT: frozenset({KeyChannel.MAK}),
+    ActivationMethod.MAK_PROXY: frozenset({KeyChannel.MAK}),
+    ActivationMethod.KMS: frozenset({KeyChannel.GVLK}),
+    ActivationMethod.ADBA: frozenset({KeyChannel.GVLK}),
+    ActivationMethod.RETAIL_ONLINE: frozenset(
+        {KeyChannel.RETAIL, KeyChannel.OEM, KeyChannel.CSVLK}
+    ),
+    ActivationMethod.PHONE: frozenset(
+        {KeyChannel.MAK, KeyChannel.RETAIL, KeyChannel.OEM, KeyChannel.CSVLK}
+    ),
+    ActivationMethod.TOKEN: frozenset(KeyChannel),
+}
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.timedelta) or value <= dt.timedelta(0):
+        raise InvalidComponent(
+            "grace policy", attribute.name, f"must be a positive timedelta, got {value!r}"
+        )
+
+
+def _not_negative_timedelta(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.timedelta) or value < dt.timedelta(0):
+        raise InvalidComponent(
+            "grace policy", attribute.name, f"must be a timedelta of 0 or more, got {value!r}"
+        )
+
+
+def _count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidComponent(
+            attribute.name.replace("_", " "), repr(value), "must be an int of 0 or more"
+        )
+
+
+@attrs.frozen
+class GracePolicy:
+    """Every duration the lifecycle uses, with its default and where the default comes from.
+
+    Defaults marked *unconfirmed* are what public sources suggest but do not confirm for
+    every edition (domain-facts §4); set them to what your products do.
+
+    >>> GracePolicy().kms_validity.days, GracePolicy(oob_grace=dt.timedelta(days=10)).oob_grace.days
+    (180, 10)
+    """
+
+    oob_grace: dt.timedelta = attrs.field(default=dt.timedelta(days=30), validator=_positive)
+    """Initial (out-of-box) grace after a key is installed: 30 days. Documented for KMS
+    clients and commonly for retail; *unconfirmed* for every current edition."""
+    oot_grace: dt.timedelta = attrs.field(default=dt.timedelta(days=30), validator=_positive)
+    """Additional (out-of-tolerance) grace after KMS validity lapses or hardware changes:
+    30 days. Documented for Office KMS clients; *unconfirmed* for Windows."""
+    non_genuine_grace: dt.timedelta = attrs.field(
+        default=dt.timedelta(days=30), validator=_positive
+    )
+    """Grace after a failed genuine check, before notification: 30 days, *unconfirmed*."""
+    extended_grace: dt.timedelta = attrs.field(
+        default=dt.timedelta(0), validator=_not_negative_timedelta
+    )
+    """Extended grace (status 6) offered when the initial grace runs out: none by default.
+    Windows reports such a period (``ExtendedGrace`` minutes) but no public source says
+    when it is granted, so it is off unless set."""
+    kms_validity: dt.timedelta = attrs.field(default=dt.timedelta(days=180), validator=_positive)
+    """How long a KMS activation lasts without renewal: 180 days (Microsoft docs)."""
+    adba_validity: dt.timedelta = attrs.field(default=dt.timedelta(days=180), validator=_positive)
+    """How long an Active Directory-based activation lasts: 180 days (Microsoft docs)."""
+    renewal_interval: dt.timedelta = attrs.field(default=dt.timedelta(days=7), validator=_positive)
+    """How often an activated KMS client renews: 7 days (Microsoft docs)."""
+    retry_interval: dt.timedelta = attrs.field(default=dt.timedelta(hours=2), validator=_positive)
+    """How often an unactivated KMS client retries: 2 hours (Microsoft docs)."""
+    rearm_limit: int = attrs.field(default=1000, validator=_count)
+    """Rearms a fresh installation allows: 1000, as a Microsoft sample shows for Windows
+    Server 2012. Office allows 5; the often-quoted 3 for Windows 7 is *unconfirmed*."""
+
+
+def _aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    _require_aware(value, attribute.name)
+
+
+def _require_aware(value: object, name: str) -> None:
+    if not isinstance(value, dt.datetime):
+        raise InvalidComponent("time", name, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidComponent("time", name, "is naive; pass an aware UTC datetime")
+
+
+def _partial_key(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or len(value) != 5 or value.strip(ALPHABET):
+        raise InvalidFormat("partial product key", str(value), "expected 5 key symbols")
+
+
+def _hresult(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidComponent("reason", repr(value), "expected an unsigned 32-bit HRESULT")
+
+
+@attrs.frozen(kw_only=True)
+class LicenseState:
+    """One product on one computer at one moment: a frozen snapshot.
+
+    ``grace_ends_at`` is set in the grace states (2, 3, 4, 6); ``licensed_until`` only
+    for a KMS or ADBA activation (``None`` while licensed means perpetual, as for a MAK
+    or retail key); ``activated_at`` and ``method`` describe the current activation.
+    ``reason`` is the HRESULT Windows shows as ``LicenseStatusReason``, or the code of
+    the last failed activation. Times are aware datetimes, kept in UTC.
+    """
+
+    status: LicenseStatus = LicenseStatus.UNLICENSED
+    channel: KeyChannel | None = None
+    partial_key: str | None = attrs.field(default=None, validator=_partial_key)
+    reason: int | None = attrs.field(default=None, validator=_hresult)
+    grace_ends_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    licensed_until: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    activated_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    method: ActivationMethod | None = None
+    rearms_left: int = attrs.field(default=GracePolicy().rearm_limit, validator=_count)
+
+    @classmethod
+    def new(cls, policy: GracePolicy | None = None) -> LicenseState:
+        """Return a product with no key installed: unlicensed, with every rearm left.
+
+        >>> LicenseState.new().status
+        <LicenseStatus.UNLICENSED: 0>
+        """
+        return cls(rearms_left=(policy or GracePolicy()).rearm_limit)
+
+    @property
+    def has_key(self) -> bool:
+        """Whether a product key is installed."""
+        return self.partial_key is not None
+
+
+# --- events ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class KeyInstalled:
+    """A product key was installed (``slmgr /ipk``); only its last five symbols are kept."""
+
+    key: ProductKey = attrs.field(validator=attrs.validators.instance_of(ProductKey))
+    channel: KeyChannel = attrs.field(validator=attrs.validators.instance_of(KeyChannel))
+
+
+@attrs.frozen
+class KeyUninstalled:
+    """The product key was uninstalled (``slmgr /upk``)."""
+
+
+@attrs.frozen
+class Activated:
+    """An activation succeeded, at *at*, by *method*."""
+
+    method: ActivationMethod = attrs.field(
+        validator=attrs.validators.instance_of(ActivationMethod)
+    )
+    at: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
+class ActivationFailed:
+    """An activation attempt failed with the HRESULT *code*; the status does not change."""
+
+    code: int = attrs.field(validator=_hresult)
+
+
+@attrs.frozen
+class HardwareChanged:
+    """The hardware changed; *beyond_tolerance* when Windows no longer matches its binding."""
+
+    beyond_tolerance: bool = attrs.field(validator=attrs.validators.instance_of(bool))
+
+
+@attrs.frozen
+class Rearmed:
+    """The licensing timers were reset (``slmgr /rearm``, ``sysprep /generalize``)."""
+
+
+@attrs.frozen
+class GenuineCheckFailed:
+    """A genuine validation failed."""
+
+
+@attrs.frozen
+class Renewed:
+    """A KMS or ADBA activation was renewed, at *at*."""
+
+    at: dt.datetime = attrs.field(validator=_aware)
+
+
+@attrs.frozen
+class GraceExpired:
+    """A grace period ran out. :func:`advance` produces it; it is in the table to be drawn."""
+
+
+@attrs.frozen
+class ValidityExpired:
+    """A KMS or ADBA activation lapsed unrenewed. :func:`advance` produces it."""
+
+
+Event: TypeAlias = (
+    KeyInstalled
+    | KeyUninstalled
+    | Activated
+    | ActivationFailed
+    | HardwareChanged
+    | Rearmed
+    | GenuineCheckFailed
+    | Renewed
+    | GraceExpired
+    | ValidityExpired
+)
+"""Anything that can happen to a product's licensing."""
+
+# --- the table ------------------------------------------------------------------------
+
+U = LicenseStatus.UNLICENSED
+L = LicenseStatus.LICENSED
+OOB = LicenseStatus.OOB_GRACE
+OOT = LicenseStatus.OOT_GRACE
+NG = LicenseStatus.NON_GENUINE_GRACE
+N = LicenseStatus.NOTIFICATION
+X = LicenseStatus.EXTENDED_GRACE
+_KEYED: Final = (L, OOB, OOT, NG, N, X)
+_GRACE: Final = frozenset({OOB, OOT, NG, X})
+
+# Guard names, as the diagrams show them.
+SAME_PERPETUAL_KEY = "same key, perpetual activation"
+OTHER_KEY = "another key, or an expiring activation"
+METHOD_FITS_KEY = "method fits the key's channel"
+BEYOND_TOLERANCE = "beyond tolerance"
+WITHIN_TOLERANCE = "within tolerance"
+REARM_LEFT = "a rearm left"
+REARM_LEFT_GENUINE = "a rearm left, genuine"
+EXPIRING = "KMS or ADBA activation"
+GRACE_OVER = "grace over"
+GRACE_OVER_EXTENDED = "grace over, extended grace offered"
+GRACE_OVER_NO_EXTENSION = "grace over, no extended grace"
+VALIDITY_OVER = "validity over"
+
+
+def _t(
+    source: LicenseStatus, event: type[object], target: LicenseStatus, guard: str | None = None
+) -> Transition[LicenseStatus]:
+    return Transition(source, event.__name__, target, guard)
+
+
+TRANSITIONS: Final[tuple[Transition[LicenseStatus], ...]] = (
+    # Installing a key starts the initial grace; a key replaced in grace keeps its timer.
+    _t(U, KeyInstalled, OOB),
+    _t(OOB, KeyInstalled, OOB),
+    _t(L, KeyInstalled, L, SAME_PERPETUAL_KEY),
+    _t(L, KeyInstalled, OOB, OTHER_KEY),
+    _t(OOT, KeyInstalled, OOT),
+    _t(NG, KeyInstalled, NG),
+    _t(N, KeyInstalled, N),
+    _t(X, KeyInstalled, X),
+    # Uninstalling the key leaves the product unlicensed, whatever it was.
+    *(_t(status, KeyUninstalled, U) for status in _KEYED),
+    # Activation needs a key whose channel suits the method.
+    *(_t(status, Activated, L, METHOD_FITS_KEY) for status in _KEYED),
+    # A failed attempt changes nothing but the reason.
+    *(_t(status, ActivationFailed, status) for status in (U, *_KEYED)),
+    # Only a licensed product has a binding to lose.
+    _t(L, HardwareChanged, OOT, BEYOND_TOLERANCE),
+    _t(L, HardwareChanged, L, WITHIN_TOLERANCE),
+    *(_t(status, HardwareChanged, status) for status in (U, OOB, OOT, NG, N, X)),
+    # A rearm starts a fresh initial grace and costs one rearm.
+    _t(L, Rearmed, OOB, REARM_LEFT),
+    _t(OOB, Rearmed, OOB, REARM_LEFT),
+    _t(OOT, Rearmed, OOB, REARM_LEFT),
+    _t(N, Rearmed, OOB, REARM_LEFT_GENUINE),
+    _t(X, Rearmed, OOB, REARM_LEFT),
+    # A failed genuine check starts the non-genuine grace.
+    *(_t(status, GenuineCheckFailed, NG) for status in (L, OOB, OOT, X)),
+    _t(NG, GenuineCheckFailed, NG),
+    _t(N, GenuineCheckFailed, N),
+    _t(L, Renewed, L, EXPIRING),
+    # The clock: grace periods end in notification, KMS and ADBA validity in OOT grace.
+    _t(OOB, GraceExpired, X, GRACE_OVER_EXTENDED),
+    _t(OOB, GraceExpired, N, GRACE_OVER_NO_EXTENSION),
+    _t(OOT, GraceExpired, N, GRACE_OVER),
+    _t(NG, GraceExpired, N, GRACE_OVER),
+    _t(X, GraceExpired, N, GRACE_OVER),
+    _t(L, ValidityExpired, OOT, VALIDITY_OVER),
+)
+"""Every move a product's licensing can make; each cell not listed is refused."""
+
+LICENSING: Final = StateTable(name="licensing", initial=U, transitions=TRANSITIONS)
+"""The licensing machine's table, for queries and drawings."""
+
+_Guard: TypeAlias = Callable[[LicenseState, Event, dt.datetime, GracePolicy], bool]
+
+
+def _same_perpetual_key(
+    state: LicenseState, event: Event, _: dt.datetime, __: GracePolicy
+) -> bool:
+    assert isinstance(event, KeyInstalled)  # noqa: S101  # the table pairs guard and event
+    return (
+        state.licensed_until is None
+        and state.partial_key == event.key.partial
+        and state.channel is event.channel
+    )
+
+
+def _method_fits_key(state: LicenseState, event: Event, _: dt.datetime, __: GracePolicy) -> bool:
+    assert isinstance(event, Activated)  # noqa: S101
+    return state.channel in _METHOD_CHANNELS[event.method]
+
+
+def _beyond_tolerance(_: LicenseState, event: Event, __: dt.datetime, ___: GracePolicy) -> bool:
+    assert isinstance(event, HardwareChanged)  # noqa: S101
+    return event.beyond_tolerance
+
+
+def _grace_over(state: LicenseState, _: Event, now: dt.datetime, __: GracePolicy) -> bool:
+    return state.grace_ends_at is not None and now >= state.grace_ends_at
+
+
+def _extended(state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy) -> bool:
+    return _grace_over(state, event, now, policy) and policy.extended_grace > dt.timedelta(0)
+
+
+def _not_extended(
+    state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy
+) -> bool:
+    return _grace_over(state, event, now, policy) and policy.extended_grace == dt.timedelta(0)
+
+
+def _rearm_left(state: LicenseState, _: Event, __: dt.datetime, ___: GracePolicy) -> bool:
+    return state.rearms_left > 0
+
+
+def _other_key(state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy) -> bool:
+    return not _same_perpetual_key(state, event, now, policy)
+
+
+def _within_tolerance(
+    state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy
+) -> bool:
+    return not _beyond_tolerance(state, event, now, policy)
+
+
+def _rearm_left_genuine(
+    state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy
+) -> bool:
+    return _rearm_left(state, event, now, policy) and state.reason != codes.NOT_GENUINE
+
+
+def _expiring(state: LicenseState, _: Event, __: dt.datetime, ___: GracePolicy) -> bool:
+    return state.method is not None and state.method.expires
+
+
+def _validity_over(state: LicenseState, _: Event, now: dt.datetime, __: GracePolicy) -> bool:
+    return state.licensed_until is not None and now >= state.licensed_until
+
+
+_GUARDS: Final[dict[str, _Guard]] = {
+    SAME_PERPETUAL_KEY: _same_perpetual_key,
+    OTHER_KEY: _other_key,
+    METHOD_FITS_KEY: _method_fits_key,
+    BEYOND_TOLERANCE: _beyond_tolerance,
+    WITHIN_TOLERANCE: _within_tolerance,
+    REARM_LEFT: _rearm_left,
+    REARM_LEFT_GENUINE: _rearm_left_genuine,
+    EXPIRING: _expiring,
+    GRACE_OVER: _grace_over,
+    GRACE_OVER_EXTENDED: _extended,
+    GRACE_OVER_NO_EXTENSION: _not_extended,
+    VALIDITY_OVER: _validity_over,
+}
+
+
+def _refusal_code(state: LicenseState, event: Event) -> int | None:
+    """The HRESULT Windows reports when it refuses *event* in *state*, if it has one."""
+    if not state.has_key:
+        return codes.NO_PRODUCT_KEY
+    if isinstance(event, Rearmed):
+        if state.status is NG or state.reason == codes.NOT_GENUINE:
+            return codes.NOT_GENUINE
+        return codes.MAX_REARM_REACHED
+    if isinstance(event, Activated):
+        return codes.INVALID_KEY_TYPE
+    return None
+
+
+# --- applying events -------------------------------------------------------------------
+
+
+def step(
+    state: LicenseState, event: Event, *, now: dt.datetime, policy: GracePolicy | None = None
+) -> LicenseState:
+    """Return the state after *event* happened at *now*.
+
+    Raises :class:`~mak.errors.IllegalTransition` when the table has no transition for
+    the event in this state or none whose guard holds; its ``code`` is the HRESULT
+    Windows reports for that refusal, when there is one.
+
+    >>> from datetime import datetime, timezone
+    >>> step(LicenseState.new(), Activated(ActivationMethod.KMS, at=datetime(2026, 1, 5, tzinfo=timezone.utc)), now=datetime(2026, 1, 5, tzinfo=timezone.utc))
+    Traceback (most recent call last):
+    mak.errors.IllegalTransition: Can't Activated when Unlicensed (0xC004F014)
+    """
+    _require_aware(now, "now")
+    policy = policy or GracePolicy()
+    for transition in LICENSING.candidates(state.status, type(event).__name__):
+        guard = transition.guard
+        if guard is None or _GUARDS[guard](state, event, now, policy):
+            return _effect(state, event, transition.target, now, policy)
+    raise IllegalTransition(state.status, event, code=_refusal_code(state, event))
+
+
+def advance(
+    state: LicenseState, now: dt.datetime, policy: GracePolicy | None = None
+) -> LicenseState:
+    """Return the state once every timer due by *now* has run out.
+
+    KMS and ADBA validity lapses into the additional grace, grace periods into
+    notification (or extended grace). Each new period is counted from the moment the
+    previous one ended, not from *now*, so ``advance`` gives the same answer however
+    often it is called: ``advance(advance(s, t1), t2) == advance(s, t2)`` for t1 <= t2.
+    """
+    _require_aware(now, "now")
+    policy = policy or GracePolicy()
+    while True:
+        if state.status is L and state.licensed_until is not None and now >= state.licensed_until:
+            state = step(state, ValidityExpired(), now=now, policy=policy)
+        elif (
+            state.status in _GRACE
+            and state.grace_ends_at is not None
+            and now >= state.grace_ends_at
+        ):
+            state = step(state, GraceExpired(), now=now, policy=policy)
+        else:
+            return state
+
+
+def _effect(
+    state: LicenseState,
+    event: Event,
+    target: LicenseStatus,
+    now: dt.datetime,
+    policy: GracePolicy,
+) -> LicenseState:
+    """Return the snapshot a transition to *target* by *event* leaves."""
+    return _EFFECTS[type(event)](state, event, target, now, policy)
+
+
+def _key_installed(
+    state: LicenseState, event: Event, target: LicenseStatus, now: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    assert isinstance(event, KeyInstalled)  # noqa: S101  # _EFFECTS pairs them
+    if target is L:  # the same perpetual key again: nothing to redo
+        return state
+    if state.status in (U, L):  # a first key, or one that needs a new activation
+        return attrs.evolve(
+            _grace(state, OOB, codes.OOB_GRACE_PERIOD, now + policy.oob_grace),
+            channel=event.channel,
+            partial_key=event.key.partial,
+        )
+    # Replaced during a grace period or notification: the status and timer go on.
+    return attrs.evolve(state, channel=event.channel, partial_key=event.key.partial)
+
+
+def _key_uninstalled(
+    state: LicenseState, _: Event, __: LicenseStatus, ___: dt.datetime, ____: GracePolicy
+) -> LicenseState:
+    return LicenseState(rearms_left=state.rearms_left)
+
+
+def _activated(
+    state: LicenseState, event: Event, _: LicenseStatus, __: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    assert isinstance(event, Activated)  # noqa: S101
+    validity = _validity(event.method, policy)
+    return attrs.evolve(
+        _unlicensed(state, L),
+        reason=None,
+        activated_at=_utc(event.at),
+        method=event.method,
+        licensed_until=None if validity is None else _utc(event.at + validity),
+    )
+
+
+def _activation_failed(
+    state: LicenseState, event: Event, _: LicenseStatus, __: dt.datetime, ___: GracePolicy
+) -> LicenseState:
+    assert isinstance(event, ActivationFailed)  # noqa: S101
+    return attrs.evolve(state, reason=event.code)
+
+
+def _hardware_changed(
+    state: LicenseState, _: Event, target: LicenseStatus, now: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    if target is OOT:
+        return _grace(state, OOT, codes.OOT_GRACE_PERIOD, now + policy.oot_grace)
+    return state
+
+
+def _rearmed(
+    state: LicenseState, _: Event, __: LicenseStatus, now: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    rearmed = _grace(state, OOB, codes.OOB_GRACE_PERIOD, now + policy.oob_grace)
+    return attrs.evolve(rearmed, rearms_left=state.rearms_left - 1)
+
+
+def _genuine_check_failed(
+    state: LicenseState, _: Event, target: LicenseStatus, now: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    if target is N:
+        return attrs.evolve(state, reason=codes.NOT_GENUINE)
+    if state.status is NG:  # already counting down
+        return state
+    ends_at = now + policy.non_genuine_grace
+    return _grace(state, NG, codes.NON_GENUINE_GRACE_PERIOD, ends_at)
+
+
+def _renewed(
+    state: LicenseState, event: Event, _: LicenseStatus, __: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    assert isinstance(event, Renewed)  # noqa: S101
+    validity = _validity(state.method, policy)
+    assert validity is not None  # noqa: S101  # the EXPIRING guard held
+    return attrs.evolve(state, licensed_until=_utc(event.at + validity))
+
+
+def _grace_expired(
+    state: LicenseState, _: Event, target: LicenseStatus, __: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    ended = state.grace_ends_at
+    assert ended is not None  # noqa: S101  # the GRACE_OVER guards held
+    if target is X:  # counted from the end of the last period, not from now
+        return _grace(state, X, state.reason, ended + policy.extended_grace)
+    reason = codes.NOT_GENUINE if state.status is NG else codes.GRACE_TIME_EXPIRED
+    return attrs.evolve(_unlicensed(state, N), reason=reason)
+
+
+def _validity_expired(
+    state: LicenseState, _: Event, __: LicenseStatus, ___: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    lapsed = state.licensed_until
+    assert lapsed is not None  # noqa: S101  # the VALIDITY_OVER guard held
+    return _grace(state, OOT, codes.OOT_GRACE_PERIOD, lapsed + policy.oot_grace)
+
+
+_Effect: TypeAlias = Callable[
+    [LicenseState, Event, LicenseStatus, dt.datetime, GracePolicy], LicenseState
+]
+_EFFECTS: Final[dict[type[object], _Effect]] = {
+    KeyInstalled: _key_installed,
+    KeyUninstalled: _key_uninstalled,
+    Activated: _activated,
+    ActivationFailed: _activation_failed,
+    HardwareChanged: _hardware_changed,
+    Rearmed: _rearmed,
+    GenuineCheckFailed: _genuine_check_failed,
+    Renewed: _renewed,
+    GraceExpired: _grace_expired,
+    ValidityExpired: _validity_expired,
+}
+
+
+def _unlicensed(state: LicenseState, status: LicenseStatus) -> LicenseState:
+    """*state* moved to *status* with its activation and timers cleared."""
+    return attrs.evolve(
+        state,
+        status=status,
+        grace_ends_at=None,
+        licensed_until=None,
+        activated_at=None,
+        method=None,
+    )
+
+
+def _grace(
+    state: LicenseState, status: LicenseStatus, reason: int | None, ends_at: dt.datetime
+) -> LicenseState:
+    return attrs.evolve(_unlicensed(state, status), reason=reason, grace_ends_at=_utc(ends_at))
+
+
+def _validity(method: ActivationMethod | None, policy: GracePolicy) -> dt.timedelta | None:
+    if method is ActivationMethod.KMS:
+        return policy.kms_validity
+    if method is ActivationMethod.ADBA:
+        return policy.adba_validity
+    return None
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc)
+
+
+# --- queries and drawings ---------------------------------------------------------------
+
+
+def allowed_events(status: LicenseStatus) -> frozenset[str]:
+    """Return the names of the events some transition accepts in *status* (guards aside).
+
+    >>> sorted(allowed_events(LicenseStatus.UNLICENSED))
+    ['ActivationFailed', 'HardwareChanged', 'KeyInstalled']
+    """
+    return LICENSING.allowed_events(status)
+
+
+def validate_table() -> None:
+    """Check :data:`TRANSITIONS` is sound; see :meth:`mak.statetable.StateTable.validate`."""
+    LICENSING.validate()
+
+
+def to_mermaid(highlight: LicenseStatus | None = None) -> str:
+    """Return the licensing machine as a Mermaid state diagram, *highlight* drawn apart."""
+    return LICENSING.to_mermaid(highlight=highlight)
+
+
+def to_dot() -> str:
+    """Return the licensing machine as a Graphviz DOT digraph."""
+    return LICENSING.to_dot()
+
+
+def transition_table_markdown() -> str:
+    """Return :data:`TRANSITIONS` as a Markdown table."""
+    return LICENSING.to_markdown()
