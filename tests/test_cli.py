@@ -114,3 +114,21 @@ def test_python_dash_m_mak_runs_the_cli() -> None:
     assert result.returncode == 0, result.stderr
     assert "T83GX" in result.stdout
     assert GVLK not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("fmt", "start"),
+    [("mermaid", "stateDiagram-v2"), ("dot", 'digraph "licensing"'), ("markdown", "| from |")],
+)
+def test_diagram_prints_the_licensing_machine(
+    capsys: pytest.CaptureFixture[str], fmt: str, start: str
+) -> None:
+    code, out, _ = run(capsys, "diagram", "--format", fmt)
+    assert code == 0
+    assert out.startswith(start)
+    assert "Licensed" in out
+    assert "GraceExpired" in out
+
+
+def test_diagram_refuses_an_unknown_format(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "diagram", "--format", "png")[0] == 2

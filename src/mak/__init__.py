@@ -28,18 +28,26 @@ from mak.errors import (
 )
 from mak.ids import ConfirmationId, IdLayout, InstallationId
 from mak.keys import KeyAlgorithm, KeyFields, ProductKey
-from mak.lifecycle import KeyChannel, LicenseStatus
+from mak.lifecycle import (
+    ActivationMethod,
+    GracePolicy,
+    KeyChannel,
+    LicenseState,
+    LicenseStatus,
+)
 from mak.serialization import configure_converter, make_converter
 
 __all__ = [
     "ActivationCode",
     "ActivationError",
     "ActivationLimitExceeded",
+    "ActivationMethod",
     "Catalog",
     "Category",
     "ConcurrencyConflict",
     "ConfirmationId",
     "Edition",
+    "GracePolicy",
     "IdLayout",
     "IllegalTransition",
     "InstallationId",
@@ -50,6 +58,7 @@ __all__ = [
     "KeyAlgorithm",
     "KeyChannel",
     "KeyFields",
+    "LicenseState",
     "LicenseStatus",
     "MakError",
     "NotFound",

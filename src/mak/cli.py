@@ -17,6 +17,7 @@ from mak.codes import lookup
 from mak.errors import ValidationError
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import KeyAlgorithm, ProductKey
+from mak.lifecycle import LICENSING
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -77,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     cid_check.set_defaults(command=_cid_check)
 
+    diagram = commands.add_parser("diagram", help="draw a state machine of mak")
+    diagram.add_argument(
+        "--machine", choices=["licensing"], default="licensing", help="which machine"
+    )
+    diagram.add_argument(
+        "--format", choices=["mermaid", "dot", "markdown"], default="mermaid", help="output"
+    )
+    diagram.set_defaults(command=_diagram)
+
     code = commands.add_parser("code", help="explain an activation error code")
     code.add_argument(
         "code",
@@ -125,6 +135,12 @@ def _code(arguments: argparse.Namespace, _: TextIO) -> None:
     _show("Category", code.category.name)
     _show("Retryable", "yes" if code.retryable else "no")
     _show("Meaning", code.message)
+
+
+def _diagram(arguments: argparse.Namespace, _: TextIO) -> None:
+    table = LICENSING  # the only machine so far; --machine names it for later ones
+    drawings = {"mermaid": table.to_mermaid, "dot": table.to_dot, "markdown": table.to_markdown}
+    print(drawings[arguments.format]())
 
 
 def _signed_decimal(text: str) -> int | str:
