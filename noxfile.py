@@ -119,6 +119,33 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", str(out))
 
 
+# Files in docs/_generated and the `mak` command that writes each, from the state tables.
+GENERATED = {
+    "lifecycle.mmd": ("diagram", "--format", "mermaid"),
+    "lifecycle-table.md": ("diagram", "--format", "markdown"),
+}
+
+
+@nox.session(default=False)
+def diagrams(session: nox.Session) -> None:
+    """Regenerate docs/_generated from the state tables; with `-- --check`, fail on drift.
+
+    The tests session checks the same (tests/test_generated_docs.py), so a drifted file
+    fails the gate either way.
+    """
+    session.install(".")
+    check = "--check" in session.posargs
+    for name, argv in GENERATED.items():
+        text = session.run("python", "-m", "mak", *argv, silent=True)
+        path = ROOT / "docs" / "_generated" / name
+        if not isinstance(text, str):  # pragma: no cover - nox returns output when silent
+            session.error("no output from mak")
+        if not check:
+            path.write_text(text)
+        elif path.read_text() != text:
+            session.error(f"{path} is out of date: run `python noxfile.py -s diagrams`")
+
+
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Run the benchmarks; each prints its ratio against a baseline measured alongside."""

@@ -18,10 +18,11 @@ extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
     "sphinx_copybutton",
+    "sphinxcontrib.mermaid",
 ]
 myst_enable_extensions = ["colon_fence", "deflist"]
 source_suffix = {".md": "markdown"}
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]
 
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
@@ -38,6 +39,7 @@ nitpick_ignore_regex = [
         r"(attrs|cattrs|typing_extensions|typing|enum|os|collections\.abc|datetime|pathlib)\..*",
     ),
     (r"py:class", r"mak\..*\._.*"),
+    (r"py:(class|obj)", r"(mak\.statetable\.)?S"),  # the state type variable
     (r"py:class", r"(Self|Final|ClassVar|Attribute|T|Path|PathLike|datetime|UUID)"),
     (r"py:.*", r"(int|str|bytes|bool|object|tuple|dict|list|Exception|ValueError|IntEnum|Enum)"),
 ]
