@@ -274,10 +274,14 @@ class GracePolicy:
     Server 2012. Office allows 5; the often-quoted 3 for Windows 7 is *unconfirmed*."""
 
 
-def _aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
+def _required_aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _require_aware(value, attribute.name)
+
+
+def _required_hresult(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        raise InvalidComponent("reason", "None", "expected an unsigned 32-bit HRESULT")
+    _hresult(_, attribute, value)
 
 
 def _require_aware(value: object, name: str) -> None:
@@ -285,6 +289,28 @@ def _require_aware(value: object, name: str) -> None:
         raise InvalidComponent("time", name, f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidComponent("time", name, "is naive; pass an aware UTC datetime")
+
+
+def _in_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
+    """Check *value* is aware and return it in UTC (a datetime stays a datetime)."""
+    if value is None:
+        return None
+    _require_aware(value, name)
+    return value.astimezone(dt.timezone.utc)
+
+
+# One converter a field, so that an error names the field (mypy's attrs plugin takes
+# named functions only).
+def _grace_ends_at_in_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return _in_utc(value, "grace_ends_at")
+
+
+def _licensed_until_in_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return _in_utc(value, "licensed_until")
+
+
+def _activated_at_in_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return _in_utc(value, "activated_at")
 
 
 def _partial_key(_: object, __: attrs.Attribute[Any], value: object) -> None:
@@ -309,18 +335,23 @@ class LicenseState:
     for a KMS or ADBA activation (``None`` while licensed means perpetual, as for a MAK
     or retail key); ``activated_at`` and ``method`` describe the current activation.
     ``reason`` is the HRESULT Windows shows as ``LicenseStatusReason``, or the code of
-    the last failed activation. Times are aware datetimes, kept in UTC.
+    the last failed activation. ``genuine`` turns false with a failed genuine check and
+    true again with the next activation or a key uninstalled; a non-genuine product
+    cannot be rearmed. Times are aware datetimes, kept in UTC.
     """
 
     status: LicenseStatus = LicenseStatus.UNLICENSED
     channel: KeyChannel | None = None
     partial_key: str | None = attrs.field(default=None, validator=_partial_key)
     reason: int | None = attrs.field(default=None, validator=_hresult)
-    grace_ends_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
-    licensed_until: dt.datetime | None = attrs.field(default=None, validator=_aware)
-    activated_at: dt.datetime | None = attrs.field(default=None, validator=_aware)
+    grace_ends_at: dt.datetime | None = attrs.field(default=None, converter=_grace_ends_at_in_utc)
+    licensed_until: dt.datetime | None = attrs.field(
+        default=None, converter=_licensed_until_in_utc
+    )
+    activated_at: dt.datetime | None = attrs.field(default=None, converter=_activated_at_in_utc)
     method: ActivationMethod | None = None
     rearms_left: int = attrs.field(default=GracePolicy().rearm_limit, validator=_count)
+    genuine: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
     @classmethod
     def new(cls, policy: GracePolicy | None = None) -> LicenseState:
@@ -360,14 +391,14 @@ class Activated:
     method: ActivationMethod = attrs.field(
         validator=attrs.validators.instance_of(ActivationMethod)
     )
-    at: dt.datetime = attrs.field(validator=_aware)
+    at: dt.datetime = attrs.field(validator=_required_aware)
 
 
 @attrs.frozen
 class ActivationFailed:
     """An activation attempt failed with the HRESULT *code*; the status does not change."""
 
-    code: int = attrs.field(validator=_hresult)
+    code: int = attrs.field(validator=_required_hresult)
 
 
 @attrs.frozen
@@ -391,7 +422,7 @@ class GenuineCheckFailed:
 class Renewed:
     """A KMS or ADBA activation was renewed, at *at*."""
 
-    at: dt.datetime = attrs.field(validator=_aware)
+    at: dt.datetime = attrs.field(validator=_required_aware)
 
 
 @attrs.frozen
@@ -550,7 +581,7 @@ def _within_tolerance(
 def _rearm_left_genuine(
     state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy
 ) -> bool:
-    return _rearm_left(state, event, now, policy) and state.reason != codes.NOT_GENUINE
+    return _rearm_left(state, event, now, policy) and state.genuine
 
 
 def _expiring(state: LicenseState, _: Event, __: dt.datetime, ___: GracePolicy) -> bool:
@@ -582,7 +613,7 @@ def _refusal_code(state: LicenseState, event: Event) -> int | None:
     if not state.has_key:
         return codes.NO_PRODUCT_KEY
     if isinstance(event, Rearmed):
-        if state.status is NG or state.reason == codes.NOT_GENUINE:
+        if not state.genuine:
             return codes.NOT_GENUINE
         return codes.MAX_REARM_REACHED
     if isinstance(event, Activated):
@@ -601,6 +632,10 @@ def step(
     Raises :class:`~mak.errors.IllegalTransition` when the table has no transition for
     the event in this state or none whose guard holds; its ``code`` is the HRESULT
     Windows reports for that refusal, when there is one.
+
+    ``step`` applies the one event and leaves the clock alone: when time has passed since
+    *state* was taken, call :func:`advance` first, or a renewal may revive an activation
+    whose validity had already lapsed.
 
     >>> from datetime import datetime, timezone
     >>> step(LicenseState.new(), Activated(ActivationMethod.KMS, at=datetime(2026, 1, 5, tzinfo=timezone.utc)), now=datetime(2026, 1, 5, tzinfo=timezone.utc))
@@ -682,6 +717,7 @@ def _activated(
     return attrs.evolve(
         _unlicensed(state, L),
         reason=None,
+        genuine=True,
         activated_at=_utc(event.at),
         method=event.method,
         licensed_until=None if validity is None else _utc(event.at + validity),
@@ -698,7 +734,7 @@ def _activation_failed(
 def _hardware_changed(
     state: LicenseState, _: Event, target: LicenseStatus, now: dt.datetime, policy: GracePolicy
 ) -> LicenseState:
-    if target is OOT:
+    if state.status is L and target is OOT:  # only a licensed product has a binding to lose
         return _grace(state, OOT, codes.OOT_GRACE_PERIOD, now + policy.oot_grace)
     return state
 
@@ -714,11 +750,11 @@ def _genuine_check_failed(
     state: LicenseState, _: Event, target: LicenseStatus, now: dt.datetime, policy: GracePolicy
 ) -> LicenseState:
     if target is N:
-        return attrs.evolve(state, reason=codes.NOT_GENUINE)
+        return attrs.evolve(state, reason=codes.NOT_GENUINE, genuine=False)
     if state.status is NG:  # already counting down
         return state
     ends_at = now + policy.non_genuine_grace
-    return _grace(state, NG, codes.NON_GENUINE_GRACE_PERIOD, ends_at)
+    return attrs.evolve(_grace(state, NG, codes.NON_GENUINE_GRACE_PERIOD, ends_at), genuine=False)
 
 
 def _renewed(

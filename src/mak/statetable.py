@@ -62,7 +62,14 @@ class Transition(Generic[S]):
 
 
 def _label(state: enum.Enum) -> str:
-    return str(state) if type(state).__str__ is not enum.Enum.__str__ else state.name
+    # An enum's own __str__ names states in the domain's words; IntEnum's and StrEnum's
+    # inherited ones give the value (from Python 3.11), so those fall back to the name.
+    defines_str = any(
+        "__str__" in vars(cls)
+        for cls in type(state).__mro__[:-1]
+        if cls.__module__ not in ("enum", "builtins")
+    )
+    return str(state) if defines_str else state.name
 
 
 @attrs.frozen
