@@ -239,7 +239,8 @@ class GracePolicy:
     """Every duration the lifecycle uses, with its default and where the default comes from.
 
     Defaults marked *unconfirmed* are what public sources suggest but do not confirm for
-    every edition (domain-facts §4); set them to what your products do.
+    every edition (domain-facts §4); set them to what your products do. How often a KMS
+    client retries and renews is :class:`mak.kms.KmsClientPolicy`'s business.
 
     >>> GracePolicy().kms_validity.days, GracePolicy(oob_grace=dt.timedelta(days=10)).oob_grace.days
     (180, 10)
@@ -265,10 +266,6 @@ class GracePolicy:
     """How long a KMS activation lasts without renewal: 180 days (Microsoft docs)."""
     adba_validity: dt.timedelta = attrs.field(default=dt.timedelta(days=180), validator=_positive)
     """How long an Active Directory-based activation lasts: 180 days (Microsoft docs)."""
-    renewal_interval: dt.timedelta = attrs.field(default=dt.timedelta(days=7), validator=_positive)
-    """How often an activated KMS client renews: 7 days (Microsoft docs)."""
-    retry_interval: dt.timedelta = attrs.field(default=dt.timedelta(hours=2), validator=_positive)
-    """How often an unactivated KMS client retries: 2 hours (Microsoft docs)."""
     rearm_limit: int = attrs.field(default=1000, validator=_count)
     """Rearms a fresh installation allows: 1000, as a Microsoft sample shows for Windows
     Server 2012. Office allows 5; the often-quoted 3 for Windows 7 is *unconfirmed*."""
