@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 import attrs
@@ -204,3 +205,28 @@ def test_a_key_in_a_path_or_a_value_is_masked() -> None:
     with pytest.raises(InvalidFormat) as info:
         converter.structure({**data, "channel": KEY}, Record)
     assert "WFGWX" not in str(info.value)
+
+
+def test_durations_travel_as_seconds_and_uuids_as_strings() -> None:
+    converter = make_converter()
+    assert converter.unstructure(dt.timedelta(minutes=2)) == 120
+    assert converter.unstructure(dt.timedelta(milliseconds=1500)) == 1.5
+    assert converter.structure(120, dt.timedelta) == dt.timedelta(minutes=2)
+    cmid = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert converter.unstructure(cmid) == str(cmid)
+    assert converter.structure(str(cmid), uuid.UUID) == cmid
+
+
+@pytest.mark.parametrize(
+    ("value", "cls", "fragment"),
+    [
+        ("120", dt.timedelta, "expected a number of seconds, got str"),
+        (True, dt.timedelta, "expected a number of seconds, got bool"),
+        (10**20, dt.timedelta, "out of range"),
+        ("not-a-uuid", uuid.UUID, "not a UUID"),
+        (5, uuid.UUID, "expected a UUID string, got int"),
+    ],
+)
+def test_bad_durations_and_uuids_are_refused(value: object, cls: type, fragment: str) -> None:
+    with pytest.raises(InvalidFormat, match=fragment):
+        make_converter().structure(value, cls)

@@ -9,7 +9,7 @@ converter. Value objects travel in their string forms, checked again on the way 
   a confirmation ID is read back as it was accepted, its check digits unchecked (the rule
   is unconfirmed for modern CIDs, see :class:`~mak.ids.ConfirmationId`);
 - datetimes are ISO 8601 strings, and only timezone-aware ones are accepted (they come
-  back in UTC);
+  back in UTC); durations are numbers of seconds; UUIDs are their canonical strings;
 - enums are written as their values, and primitives are never coerced (``12345`` is not a
   string, ``True`` is not a status).
 
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
@@ -110,6 +111,10 @@ def configure_converter(converter: cattrs.Converter) -> None:
     converter.register_structure_hook(ActivationCode, _structure_code)
     converter.register_unstructure_hook(dt.datetime, _unstructure_datetime)
     converter.register_structure_hook(dt.datetime, _structure_datetime)
+    converter.register_unstructure_hook(dt.timedelta, _unstructure_timedelta)
+    converter.register_structure_hook(dt.timedelta, _structure_timedelta)
+    converter.register_unstructure_hook(uuid.UUID, str)
+    converter.register_structure_hook(uuid.UUID, _structure_uuid)
 
 
 def _strict_primitive(value: object, cls: type[T]) -> T:
@@ -158,6 +163,31 @@ def _structure_datetime(value: object, _: type[dt.datetime]) -> dt.datetime:
     if parsed.tzinfo is None:
         raise InvalidFormat("datetime", value, "has no UTC offset")
     return parsed.astimezone(dt.timezone.utc)
+
+
+def _unstructure_timedelta(value: dt.timedelta) -> int | float:
+    seconds = value.total_seconds()
+    return int(seconds) if seconds.is_integer() else seconds
+
+
+def _structure_timedelta(value: object, _: type[dt.timedelta]) -> dt.timedelta:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected a number of seconds, got {type(value).__name__}")
+    try:
+        return dt.timedelta(seconds=value)
+    except OverflowError:
+        pass  # raised below, unchained
+    raise InvalidFormat("duration", str(value), "out of range")
+
+
+def _structure_uuid(value: object, _: type[uuid.UUID]) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a UUID string, got {type(value).__name__}")
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        pass  # raised below, unchained
+    raise InvalidFormat("UUID", value, "not a UUID")
 
 
 def _as_mak_error(error: BaseValidationError, cls: object) -> InvalidFormat:
