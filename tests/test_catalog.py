@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 CATALOG = Catalog.default()
-EDITIONS = CATALOG.editions
+EDITIONS = CATALOG.editions()
 PACKAGED = resources.files("mak") / "data" / "catalog.json"
 
 WSD_KEYS = "https://learn.microsoft.com/windows-server/get-started/kms-client-activation-keys"
@@ -115,7 +115,7 @@ NOT_PUBLISHED = [
 
 
 def test_counts_per_family() -> None:
-    assert {family: len(CATALOG.by_family(family)) for family in ProductFamily} == FAMILY_COUNTS
+    assert {family: len(CATALOG.editions(family)) for family in ProductFamily} == FAMILY_COUNTS
     assert len(CATALOG) == sum(FAMILY_COUNTS.values()) == 130
 
 
@@ -210,7 +210,7 @@ def test_round_trip(edition: Edition) -> None:
     assert CATALOG.edition_of(f"  {text.lower().replace('-', ' ')} ") is edition
     assert CATALOG.gvlk_for(edition) == edition.gvlk
     assert CATALOG.gvlk_for(edition.name) == edition.gvlk
-    assert edition in CATALOG.by_family(edition.family)
+    assert edition in CATALOG.editions(edition.family)
 
 
 @pytest.mark.parametrize("key", NOT_PUBLISHED)
@@ -233,23 +233,59 @@ def test_edition_of_refuses_what_is_not_a_key(key: Any, error: type[Exception]) 
         CATALOG.edition_of(key)
 
 
-@pytest.mark.parametrize("name", ["Windows 10 Home", "windows 11 pro / windows 10 pro", ""])
+@pytest.mark.parametrize("name", ["Windows 10 Home", "Windows 12 Pro", ""])
 def test_gvlk_for_unknown_name(name: str) -> None:
-    with pytest.raises(errors.NotFound) as caught:
+    with pytest.raises(errors.InvalidComponent) as caught:
         CATALOG.gvlk_for(name)
-    assert (caught.value.kind, caught.value.id) == ("edition", name)
+    assert (caught.value.kind, caught.value.text) == ("edition", name)
+    assert caught.value.reason.startswith("not in the catalog")
+
+
+def test_an_unknown_name_lists_close_matches() -> None:
+    with pytest.raises(errors.InvalidComponent) as caught:
+        CATALOG.edition("Windows Server 2022 Standart")
+    assert "closest: 'Windows Server 2022 Standard'" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("windows 11 pro / windows 10 pro", "Windows 11 Pro / Windows 10 Pro"),
+        ("  Windows   10 Pro ", "Windows 11 Pro / Windows 10 Pro"),
+        ("WINDOWS SERVER 2022 STANDARD", "Windows Server 2022 Standard"),
+        ("Windows 10 Enterprise", "Windows 11 Enterprise / Windows 10 Enterprise"),
+    ],
+)
+def test_names_are_looked_up_forgiving_case_spacing_and_shared_names(
+    name: str, expected: str
+) -> None:
+    assert CATALOG.edition(name).name == expected
+
+
+def test_a_part_shared_by_two_editions_is_not_an_alias() -> None:
+    family, release = ProductFamily.WINDOWS_CLIENT, "Windows 10/11"
+    catalog = Catalog(
+        editions=(
+            Edition("Alpha / Shared", family, release),
+            Edition("Beta / Shared", family, release),
+        )
+    )
+    assert catalog.edition("alpha").name == "Alpha / Shared"
+    assert catalog.edition("Beta").name == "Beta / Shared"
+    with pytest.raises(errors.InvalidComponent):
+        catalog.edition("Shared")
 
 
 def test_gvlk_for_looks_an_edition_up_by_name() -> None:
     stranger = Edition("Windows 8 Pro", ProductFamily.WINDOWS_CLIENT, "Windows 8")
     assert CATALOG.gvlk_for(stranger).partial == "J8CK4"
     unknown = Edition("Windows 12 Pro", ProductFamily.WINDOWS_CLIENT, "Windows 12")
-    with pytest.raises(errors.NotFound):
+    with pytest.raises(errors.InvalidComponent):
         CATALOG.gvlk_for(unknown)
 
 
-def test_by_family_partitions_the_catalog() -> None:
-    parts = [CATALOG.by_family(family) for family in ProductFamily]
+def test_editions_by_family_partition_the_catalog() -> None:
+    parts = [CATALOG.editions(family) for family in ProductFamily]
     assert sorted(e.name for part in parts for e in part) == sorted(e.name for e in EDITIONS)
     for family, part in zip(ProductFamily, parts, strict=True):
         assert all(edition.family is family for edition in part)
@@ -304,10 +340,10 @@ def test_edition_without_gvlk(tmp_path: pathlib.Path) -> None:
     document = _valid()
     document["editions"][1]["gvlk"] = None
     catalog = Catalog.from_file(_write(tmp_path, document))
-    assert catalog.editions[1].gvlk is None
-    with pytest.raises(errors.NotFound) as caught:
-        catalog.gvlk_for(catalog.editions[1])
-    assert caught.value.kind == "GVLK for edition"
+    assert catalog.editions()[1].gvlk is None
+    with pytest.raises(errors.InvalidComponent) as caught:
+        catalog.gvlk_for(catalog.editions()[1])
+    assert caught.value.reason == "has no published GVLK"
     assert catalog.edition_of("NPPR9-FWDCX-D2C8J-H872K-2YT43") is None
 
 

@@ -19,6 +19,7 @@ ProductKey('XXXXX-XXXXX-XXXXX-XXXXX-MY832')
 
 from __future__ import annotations
 
+import difflib
 import enum
 import functools
 import json
@@ -28,7 +29,7 @@ from typing import IO, TYPE_CHECKING, Final, cast, final
 
 import attrs
 
-from mak.errors import InvalidComponent, InvalidFormat, NotFound, ValidationError
+from mak.errors import InvalidComponent, InvalidFormat, ValidationError
 from mak.keys import ProductKey
 
 if TYPE_CHECKING:
@@ -99,21 +100,28 @@ class Edition:
 
 @attrs.frozen
 class _Index:
-    """Editions by GVLK and by name, built once per catalog."""
+    """Editions by GVLK and by normalised name (each name and each part of a shared one)."""
 
     by_key: dict[ProductKey, Edition]
     by_name: dict[str, Edition]
+
+
+def _normal(name: str) -> str:
+    """Fold case and runs of whitespace, so that lookups forgive both."""
+    return " ".join(name.split()).casefold()
 
 
 def _build_index(catalog: Catalog) -> _Index:
     """Index *catalog*'s editions, refusing a GVLK or a name that two of them share."""
     name_at: dict[str, int] = {}
     key_at: dict[ProductKey, int] = {}
-    for index, edition in enumerate(catalog.editions):
-        if edition.name in name_at:
-            reason = f"{edition.name!r} is already the name of editions[{name_at[edition.name]}]"
+    editions = catalog.editions()
+    for index, edition in enumerate(editions):
+        normal = _normal(edition.name)
+        if normal in name_at:
+            reason = f"{edition.name!r} is already the name of editions[{name_at[normal]}]"
             raise InvalidComponent(_KIND, f"editions[{index}].name", reason)
-        name_at[edition.name] = index
+        name_at[normal] = index
         if edition.gvlk is None:
             continue
         if edition.gvlk in key_at:
@@ -121,11 +129,17 @@ def _build_index(catalog: Catalog) -> _Index:
             reason = f"product key '{edition.gvlk}' is already the GVLK of editions[{first}]"
             raise InvalidComponent(_KIND, f"editions[{index}].gvlk", reason)
         key_at[edition.gvlk] = index
-    editions = catalog.editions
-    return _Index(
-        by_key={key: editions[index] for key, index in key_at.items()},
-        by_name={name: editions[index] for name, index in name_at.items()},
-    )
+    by_name = {name: editions[index] for name, index in name_at.items()}
+    # "Windows 11 Pro / Windows 10 Pro" also answers to each of its parts, unless a part
+    # belongs to two editions, where it would be ambiguous.
+    parts: dict[str, list[Edition]] = {}
+    for edition in editions:
+        for part in edition.name.split(" / "):
+            parts.setdefault(_normal(part), []).append(edition)
+    for part, owners in parts.items():
+        if len(owners) == 1:
+            by_name.setdefault(part, owners[0])
+    return _Index(by_key={key: editions[index] for key, index in key_at.items()}, by_name=by_name)
 
 
 def _a_tuple(_: object, __: attrs.Attribute[tuple[Edition, ...]], value: object) -> None:
@@ -139,16 +153,17 @@ def _a_tuple(_: object, __: attrs.Attribute[tuple[Edition, ...]], value: object)
 class Catalog:
     """The editions with published GVLKs, looked up by key, by name or by family.
 
+    ``Catalog(editions=...)`` takes a tuple of editions; :meth:`editions` gives them back.
+
     ``Catalog(editions)`` refuses two editions with one name or one GVLK
     (:class:`~mak.errors.InvalidComponent`). Equality and hashing use the editions.
 
     >>> catalog = Catalog.default()
-    >>> len(catalog), catalog.editions[0].name
+    >>> len(catalog), catalog.editions()[0].name
     (130, 'Windows Server 2025 Standard')
     """
 
-    editions: tuple[Edition, ...] = attrs.field(validator=_a_tuple)
-    """Every edition, in the order of the file (a tuple, so that the catalog hashes)."""
+    _editions: tuple[Edition, ...] = attrs.field(alias="editions", validator=_a_tuple)
     _index: _Index = attrs.field(
         init=False, eq=False, repr=False, default=attrs.Factory(_build_index, takes_self=True)
     )
@@ -204,45 +219,66 @@ class Catalog:
             key = ProductKey.parse(key)
         return self._index.by_key.get(key)
 
+    def edition(self, name: str) -> Edition:
+        """Return the edition called *name*, forgiving case and spacing.
+
+        An edition whose published name lists several (``"Windows 11 Pro / Windows 10
+        Pro"``) also answers to each of them. An unknown name raises
+        :class:`~mak.errors.InvalidComponent` listing the closest names this catalog has.
+
+        >>> Catalog.default().edition("windows 10  pro").name
+        'Windows 11 Pro / Windows 10 Pro'
+        >>> Catalog.default().edition("Windows 10 Home")
+        Traceback (most recent call last):
+        mak.errors.InvalidComponent: Invalid edition: 'Windows 10 Home' (not in the catalog; closest: ...)
+        """
+        if not isinstance(name, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            raise InvalidFormat.wrong_type("edition", name)
+        found = self._index.by_name.get(_normal(name))
+        if found is None:
+            raise InvalidComponent("edition", name, self._not_found(name))
+        return found
+
+    def _not_found(self, name: str) -> str:
+        names = [edition.name for edition in self._editions]
+        close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+        if not close:
+            return "not in the catalog"
+        return "not in the catalog; closest: " + ", ".join(repr(c) for c in close)
+
     def gvlk_for(self, edition: Edition | str) -> ProductKey:
         """Return this catalog's GVLK for *edition*, given as an :class:`Edition` or its name.
 
-        An :class:`Edition` is looked up by name, so one from another catalog gets this
-        catalog's key. Raises :class:`~mak.errors.NotFound` for a name this catalog does
-        not hold (kind ``"edition"``) or an edition without a GVLK (kind
-        ``"GVLK for edition"``).
+        A name is looked up as :meth:`edition` does; an :class:`Edition` by its name, so
+        one from another catalog gets this catalog's key. An unknown name, or an edition
+        without a published GVLK, raises :class:`~mak.errors.InvalidComponent`.
 
-        >>> catalog = Catalog.default()
-        >>> catalog.gvlk_for("Office LTSC Professional Plus 2024").partial
+        >>> Catalog.default().gvlk_for("Office LTSC Professional Plus 2024").partial
         'GCVGB'
-        >>> catalog.gvlk_for("Windows 10 Home")
-        Traceback (most recent call last):
-        mak.errors.NotFound: No edition with id 'Windows 10 Home'
         """
-        name = edition.name if isinstance(edition, Edition) else edition
-        found = self._index.by_name.get(name)
-        if found is None:
-            raise NotFound("edition", name)
+        found = self.edition(edition.name if isinstance(edition, Edition) else edition)
         if found.gvlk is None:
-            raise NotFound("GVLK for edition", name)
+            raise InvalidComponent("edition", found.name, "has no published GVLK")
         return found.gvlk
 
-    def by_family(self, family: ProductFamily) -> tuple[Edition, ...]:
-        """Return the editions of *family*, in catalog order.
+    def editions(self, family: ProductFamily | None = None) -> tuple[Edition, ...]:
+        """Return every edition, or those of *family*, in catalog order.
 
-        >>> [e.name for e in Catalog.default().by_family(ProductFamily.OFFICE)][:2]
+        >>> [e.name for e in Catalog.default().editions(ProductFamily.OFFICE)][:2]
         ['Office LTSC Professional Plus 2024', 'Office LTSC Standard 2024']
         """
-        return tuple(edition for edition in self.editions if edition.family is family)
+        if family is None:
+            return self._editions
+        return tuple(edition for edition in self._editions if edition.family is family)
 
     def __len__(self) -> int:
-        return len(self.editions)
+        return len(self._editions)
 
     def __iter__(self) -> Iterator[Edition]:
-        return iter(self.editions)
+        return iter(self._editions)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} of {len(self.editions)} editions>"
+        return f"<{type(self).__name__} of {len(self._editions)} editions>"
 
 
 @functools.cache
