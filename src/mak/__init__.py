@@ -35,6 +35,7 @@ from mak.lifecycle import (
     LicenseState,
     LicenseStatus,
 )
+from mak.limits import MakPool, RemainingCount
 from mak.serialization import configure_converter, make_converter
 
 __all__ = [
@@ -61,9 +62,11 @@ __all__ = [
     "LicenseState",
     "LicenseStatus",
     "MakError",
+    "MakPool",
     "NotFound",
     "ProductFamily",
     "ProductKey",
+    "RemainingCount",
     "ServiceRejected",
     "StorageError",
     "TransportError",
