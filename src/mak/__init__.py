@@ -36,6 +36,15 @@ from mak.lifecycle import (
     LicenseStatus,
 )
 from mak.limits import MakPool, RemainingCount
+from mak.planning import (
+    Connectivity,
+    ConversionPlan,
+    Machine,
+    Plan,
+    Recommendation,
+    conversion,
+    recommend,
+)
 from mak.serialization import configure_converter, make_converter
 
 __all__ = [
@@ -47,6 +56,8 @@ __all__ = [
     "Category",
     "ConcurrencyConflict",
     "ConfirmationId",
+    "Connectivity",
+    "ConversionPlan",
     "Edition",
     "GracePolicy",
     "IdLayout",
@@ -61,19 +72,24 @@ __all__ = [
     "KeyFields",
     "LicenseState",
     "LicenseStatus",
+    "Machine",
     "MakError",
     "MakPool",
     "NotFound",
+    "Plan",
     "ProductFamily",
     "ProductKey",
+    "Recommendation",
     "RemainingCount",
     "ServiceRejected",
     "StorageError",
     "TransportError",
     "ValidationError",
     "configure_converter",
+    "conversion",
     "lookup",
     "make_converter",
+    "recommend",
 ]
 
 
