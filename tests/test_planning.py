@@ -514,15 +514,14 @@ def test_the_gvlk_comes_from_the_catalog_given() -> None:
 
 
 def test_an_unknown_edition_gets_the_catalogs_error() -> None:
-    # mak.errors.NotFound today, InvalidComponent with close matches once the catalog
-    # lookup grows tolerant: either way a MakError naming the edition.
-    with pytest.raises(errors.MakError, match="Windows 10 Home"):
+    with pytest.raises(errors.InvalidComponent, match="Windows 10 Home") as caught:
         conversion(Product("Windows 10 Home", KeyChannel.MAK), KMS, CATALOG)
+    assert "closest:" in caught.value.reason
 
 
 def test_an_edition_without_a_published_gvlk_is_refused() -> None:
     catalog = Catalog((Edition("Windows 99 Home", CLIENT, "Windows 99", None),))
-    with pytest.raises(errors.MakError, match="Windows 99 Home"):
+    with pytest.raises(errors.InvalidComponent, match="Windows 99 Home"):
         conversion(Product("Windows 99 Home", KeyChannel.MAK), KMS, catalog)
 
 
