@@ -8,11 +8,12 @@ import pickle
 
 import pytest
 
-from mak import errors
+from mak import codes, errors
 from mak.errors import (
     ActivationError,
     ActivationLimitExceeded,
     ConcurrencyConflict,
+    CsvlkLimitExceeded,
     IllegalTransition,
     InvalidChecksum,
     InvalidComponent,
@@ -42,6 +43,7 @@ HIERARCHY = [
     (ActivationError, (MakError,), (ValueError, ValidationError)),
     (IllegalTransition, (ActivationError, MakError), (ValueError,)),
     (ActivationLimitExceeded, (ActivationError, MakError), (ValueError,)),
+    (CsvlkLimitExceeded, (ActivationError, MakError), (ValueError, ActivationLimitExceeded)),
     (TransportError, (MakError,), (ValueError, ActivationError, StorageError)),
     (ServiceRejected, (TransportError, MakError), (ValueError,)),
     (StorageError, (MakError,), (ValueError, TransportError)),
@@ -220,6 +222,16 @@ def test_service_rejected_carries_its_code() -> None:
         ServiceRejected("key blocked")  # type: ignore[call-arg]  # the point of the test
 
 
+def test_csvlk_limit_exceeded_carries_its_code_as_mak_codes_names_it() -> None:
+    error = CsvlkLimitExceeded(
+        host="kms1", activations=10, hosts=1, max_hosts=6, activations_per_host=10
+    )
+    assert error.code == codes.KMS_HOST_LIMIT_EXCEEDED == 0xC004C008
+    assert str(error) == (
+        "KMS host key activation limit exceeded: 'kms1' has used all 10 activations (0xC004C008)"
+    )
+
+
 def test_not_found() -> None:
     error = NotFound("computer", "c-42")
     assert (error.kind, error.id) == ("computer", "c-42")
@@ -263,6 +275,9 @@ EXAMPLES: dict[str, MakError] = {
     "activation": ActivationError("not allowed"),
     "transition": IllegalTransition(LicenseStatus.UNLICENSED, "Renewed"),
     "limit": ActivationLimitExceeded(limit=10, used=9, requested=2),
+    "csvlk": CsvlkLimitExceeded(
+        host="kms7", activations=0, hosts=6, max_hosts=6, activations_per_host=10
+    ),
     "transport": TransportError("connection refused", code=0x800706BA),
     "transport-no-code": TransportError("timed out"),
     "rejected": ServiceRejected("key blocked", code=0xC004C003),

@@ -15,6 +15,7 @@ __all__ = [
     "ActivationError",
     "ActivationLimitExceeded",
     "ConcurrencyConflict",
+    "CsvlkLimitExceeded",
     "IllegalTransition",
     "InvalidChecksum",
     "InvalidComponent",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 MAK_LIMIT_EXCEEDED = 0xC004C020  # kept equal to mak.codes.MAK_LIMIT_EXCEEDED by a test
+KMS_HOST_LIMIT_EXCEEDED = 0xC004C008  # likewise for mak.codes.KMS_HOST_LIMIT_EXCEEDED
 
 _KEY_SYMBOL: Final = "[BCDFGHJKMNPQRTVWXY2346789]"
 # Ten or more key symbols in a row, separators allowed: long enough to be a key or a
@@ -218,6 +220,37 @@ class ActivationLimitExceeded(ActivationError):
             f"MAK activation limit exceeded: {requested} requested, "
             f"{limit - used} of {limit} left (0x{self.code:08X})"
         )
+
+
+class CsvlkLimitExceeded(ActivationError):
+    """A KMS host key (CSVLK) cannot activate that host again: 0xC004C008.
+
+    ``host`` is the host refused (redacted like any quoted input), ``activations`` how
+    many times the key has activated it, ``hosts`` how many hosts the key has activated,
+    and ``max_hosts`` and ``activations_per_host`` the limits. ``code`` is 0xC004C008.
+
+    >>> error = CsvlkLimitExceeded(
+    ...     host="kms7", activations=0, hosts=6, max_hosts=6, activations_per_host=10
+    ... )
+    >>> print(error)
+    KMS host key activation limit exceeded: 'kms7' would be host 7 of at most 6 (0xC004C008)
+    """
+
+    code = KMS_HOST_LIMIT_EXCEEDED
+
+    def __init__(
+        self, *, host: str, activations: int, hosts: int, max_hosts: int, activations_per_host: int
+    ) -> None:
+        self.host = redact(host)
+        self.activations = activations
+        self.hosts = hosts
+        self.max_hosts = max_hosts
+        self.activations_per_host = activations_per_host
+        if activations:
+            why = f"{self.host!r} has used all {activations_per_host} activations"
+        else:
+            why = f"{self.host!r} would be host {hosts + 1} of at most {max_hosts}"
+        super().__init__(f"KMS host key activation limit exceeded: {why} (0x{self.code:08X})")
 
 
 class TransportError(MakError):
