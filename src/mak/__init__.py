@@ -14,6 +14,7 @@ from mak.errors import (
     ActivationError,
     ActivationLimitExceeded,
     ConcurrencyConflict,
+    CsvlkLimitExceeded,
     IllegalTransition,
     InvalidChecksum,
     InvalidComponent,
@@ -28,6 +29,7 @@ from mak.errors import (
 )
 from mak.ids import ConfirmationId, IdLayout, InstallationId
 from mak.keys import KeyAlgorithm, KeyFields, ProductKey
+from mak.kms import CsvlkPool, KmsClientPolicy, KmsEndpoint, KmsHost, KmsResponse
 from mak.lifecycle import (
     ActivationMethod,
     GracePolicy,
@@ -58,6 +60,8 @@ __all__ = [
     "ConfirmationId",
     "Connectivity",
     "ConversionPlan",
+    "CsvlkLimitExceeded",
+    "CsvlkPool",
     "Edition",
     "GracePolicy",
     "IdLayout",
@@ -70,6 +74,10 @@ __all__ = [
     "KeyAlgorithm",
     "KeyChannel",
     "KeyFields",
+    "KmsClientPolicy",
+    "KmsEndpoint",
+    "KmsHost",
+    "KmsResponse",
     "LicenseState",
     "LicenseStatus",
     "Machine",
