@@ -512,3 +512,13 @@ def test_larger_file_is_refused_before_it_is_read(tmp_path: pathlib.Path) -> Non
 def test_missing_file_raises_os_error(tmp_path: pathlib.Path) -> None:
     with pytest.raises(FileNotFoundError):
         Catalog.from_file(tmp_path / "absent.json")
+
+
+def test_a_catalog_round_trips_through_the_converter_under_public_names() -> None:
+    from mak.serialization import make_converter  # noqa: PLC0415
+
+    converter = make_converter()
+    data = converter.unstructure(CATALOG)
+    assert list(data) == ["editions"]
+    assert data["editions"][0]["gvlk"] == "TVRH6-WHNXV-R9WG3-9XRFY-MY832"
+    assert converter.structure(data, Catalog) == CATALOG

@@ -83,7 +83,7 @@ def make_converter() -> cattrs.Converter:
     >>> make_converter().unstructure(ProductKey.parse("W269N-WFGWX-YVC9B-4J6C9-T83GX"))
     'W269N-WFGWX-YVC9B-4J6C9-T83GX'
     """
-    converter = _Converter(forbid_extra_keys=True)
+    converter = _Converter(forbid_extra_keys=True, use_alias=True)
     configure_converter(converter)
     return converter
 
