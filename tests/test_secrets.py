@@ -18,7 +18,7 @@ import pytest
 from mak import codes, ids, keys, slmgr
 from mak.catalog import Catalog
 from mak.cli import main
-from mak.errors import MakError, NotFound, TransportError
+from mak.errors import MakError, NotFound, TransportError, redact
 from mak.lifecycle import KeyChannel, LicenseStatus
 from mak.serialization import make_converter
 
@@ -178,3 +178,17 @@ def test_a_key_in_a_catalog_file_that_is_not_json_never_shows(tmp_path: Path) ->
     path = tmp_path / "catalog.json"
     path.write_text('{"editions": ["' + KEY + '"')  # cut off: JSONDecodeError holds the text
     assert_nothing_leaks(lambda: Catalog.from_file(path))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"key {KEY} failed", "key XXXXX-XXXXX-XXXXX-XXXXX-XXXXX failed"),
+        (f"cut at {KEY[:20]}", "cut at XXXXX-XXXXX-XXXXX-H8"),
+        ("IID 1234565-1234565-1234565", "IID 1234565-1234565-1234565"),
+        ("SKU 55c92734-d682-4d71-983e-d6ec3f16059f", "SKU 55c92734-d682-4d71-983e-d6ec3f16059f"),
+        ("already XXXXX-XXXXX-XXXXX-XXXXX-2YT43", "already XXXXX-XXXXX-XXXXX-XXXXX-2YT43"),
+    ],
+)
+def test_redaction_masks_key_groups_and_leaves_words_and_ids(text: str, expected: str) -> None:
+    assert redact(text) == expected

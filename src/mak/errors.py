@@ -33,14 +33,16 @@ MAK_LIMIT_EXCEEDED = 0xC004C020  # kept equal to mak.codes.MAK_LIMIT_EXCEEDED by
 KMS_HOST_LIMIT_EXCEEDED = 0xC004C008  # likewise for mak.codes.KMS_HOST_LIMIT_EXCEEDED
 
 _KEY_SYMBOL: Final = "[BCDFGHJKMNPQRTVWXY2346789]"
-# Ten or more key symbols in a row, separators allowed: long enough to be a key or a
-# fragment of one. English words break it (vowels, L, S and Z are not key symbols).
+# Groups of five or more key symbols, joined by single separators: a key, or a fragment
+# of one, as people type them. English words break the groups (vowels, L, S and Z are
+# not key symbols), so neighbouring words stay readable.
 _KEY_LIKE: Final = re.compile(
-    rf"{_KEY_SYMBOL}(?:[-\u2013\u2014 ]?{_KEY_SYMBOL}){{9,}}", re.IGNORECASE
+    rf"{_KEY_SYMBOL}{{5,}}(?:[-\u2013\u2014 ]{_KEY_SYMBOL}{{5,}})*", re.IGNORECASE
 )
 _SYMBOL: Final = re.compile(_KEY_SYMBOL, re.IGNORECASE)
 _SEPARATOR: Final = re.compile("[-\u2013\u2014 ]")
 _LIMIT: Final = 200
+_MIN_RUN: Final = 10
 
 
 def redact(text: str) -> str:
@@ -66,9 +68,9 @@ def redact(text: str) -> str:
 def _mask_run(match: re.Match[str]) -> str:
     run = match.group()
     symbols = _SEPARATOR.sub("", run)
-    # Digits alone are an ID, not a key; X is a key symbol, so a key already masked
-    # (all X but its last five) would match too.
-    if symbols.isdigit() or not symbols[:-5].upper().strip("X"):
+    # Fewer than ten symbols say too little to matter; digits alone are an ID, not a
+    # key; X is a key symbol, so a key already masked (all X but its last five) matches.
+    if len(symbols) < _MIN_RUN or symbols.isdigit() or not symbols[:-5].upper().strip("X"):
         return run
     return _SYMBOL.sub("X", run)
 
