@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import typing
+from collections.abc import Callable
 from pathlib import Path
 
 import attrs
@@ -45,9 +46,6 @@ from mak.lifecycle import (
     validate_table,
 )
 from mak.serialization import make_converter
-
-if typing.TYPE_CHECKING:
-    from collections.abc import Callable
 
 U = LicenseStatus.UNLICENSED
 L = LicenseStatus.LICENSED

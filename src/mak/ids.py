@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import enum
 import string
-from typing import ClassVar, Final, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Final, TypeVar
 
 import attrs
-from typing_extensions import Self
 
 from mak._checkdigits import first_bad_group
 from mak.errors import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "ConfirmationId",

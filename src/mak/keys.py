@@ -20,13 +20,15 @@ False
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
-from typing_extensions import Self
 
 from mak._checkdigits import key_checksum
 from mak.errors import InvalidChecksum, InvalidFormat, InvalidLength, ValidationError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "ALPHABET",

@@ -32,14 +32,12 @@ stateDiagram-v2
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 import attrs
 
 from mak.errors import InvalidComponent
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
 
 __all__ = ["StateTable", "Transition"]
 
