@@ -518,13 +518,24 @@ def kms_state(last_renewal: dt.datetime) -> LicenseState:
         channel=KeyChannel.GVLK,
         partial_key="2YT43",
         method=ActivationMethod.KMS,
-        activated_at=T0,
+        activated_at=last_renewal,
         licensed_until=last_renewal + 180 * DAY,
     )
 
 
+GRACE_STATUSES = {
+    LicenseStatus.OOB_GRACE,
+    LicenseStatus.OOT_GRACE,
+    LicenseStatus.NON_GENUINE_GRACE,
+    LicenseStatus.EXTENDED_GRACE,
+}
+
+
 def gvlk_state(status: LicenseStatus) -> LicenseState:
-    return LicenseState(status=status, channel=KeyChannel.GVLK, partial_key="2YT43")
+    ends = NOW + 10 * DAY if status in GRACE_STATUSES else None
+    return LicenseState(
+        status=status, channel=KeyChannel.GVLK, partial_key="2YT43", grace_ends_at=ends
+    )
 
 
 def licensed(channel: KeyChannel | None, method: ActivationMethod) -> LicenseState:
@@ -549,7 +560,7 @@ NEXT_CONTACT = [
     ("unlicensed-gvlk", gvlk_state(LicenseStatus.UNLICENSED), NOW + TWO_HOURS),
     ("no-key", LicenseState.new(), None),
     ("mak", licensed(KeyChannel.MAK, ActivationMethod.MAK_PROXY), None),
-    ("mak-in-grace", LicenseState(status=LicenseStatus.OOB_GRACE, channel=KeyChannel.MAK, partial_key="6789B"), None),
+    ("mak-in-grace", LicenseState(status=LicenseStatus.OOB_GRACE, channel=KeyChannel.MAK, partial_key="6789B", grace_ends_at=NOW + DAY), None),
     ("retail", licensed(KeyChannel.RETAIL, ActivationMethod.RETAIL_ONLINE), None),
     ("csvlk", licensed(KeyChannel.CSVLK, ActivationMethod.RETAIL_ONLINE), None),
     ("adba", attrs.evolve(kms_state(NOW), method=ActivationMethod.ADBA), None),
@@ -575,7 +586,7 @@ def test_next_contact_follows_the_policy() -> None:
         activation_interval=MIN, renewal_interval=DAY, validity=dt.timedelta(days=90)
     )
     last_renewal = NOW - dt.timedelta(hours=6)
-    state = attrs.evolve(kms_state(NOW), licensed_until=last_renewal + 90 * DAY)
+    state = kms_state(last_renewal)  # however long the lifecycle's validity is
     assert policy.next_contact(state, NOW) == last_renewal + DAY
     assert policy.next_contact(gvlk_state(LicenseStatus.OOB_GRACE), NOW) == NOW + MIN
 
@@ -605,10 +616,21 @@ def test_next_contact_is_in_utc_and_needs_an_aware_now() -> None:
         KmsClientPolicy().next_contact(kms_state(NOW), NOW.replace(tzinfo=None))
 
 
-def test_a_kms_activation_without_an_expiry_is_refused() -> None:
-    state = attrs.evolve(kms_state(NOW), licensed_until=None)
-    with pytest.raises(InvalidComponent, match="licensed_until"):
+def test_a_kms_activation_without_a_last_contact_is_refused() -> None:
+    state = attrs.evolve(kms_state(NOW), activated_at=None)
+    with pytest.raises(InvalidComponent, match="activated_at"):
         KmsClientPolicy().next_contact(state, NOW)
+
+
+def test_next_contact_follows_a_lifecycle_with_another_validity() -> None:
+    from mak.lifecycle import GracePolicy  # noqa: PLC0415
+
+    short = GracePolicy(kms_validity=90 * DAY)
+    state = step(
+        LicenseState.new(short), KeyInstalled(GVLK, KeyChannel.GVLK), now=T0, policy=short
+    )
+    state = step(state, Activated(ActivationMethod.KMS, at=T0), now=T0, policy=short)
+    assert KmsClientPolicy().next_contact(state, T0 + DAY) == T0 + 7 * DAY
 
 
 # --- endpoints ------------------------------------------------------------------------------------

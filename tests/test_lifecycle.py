@@ -17,7 +17,7 @@ import attrs
 import pytest
 
 from mak import codes
-from mak.errors import IllegalTransition, InvalidComponent
+from mak.errors import IllegalTransition, InvalidComponent, InvalidFormat
 from mak.keys import ProductKey
 from mak.lifecycle import (
     TRANSITIONS,
@@ -311,7 +311,17 @@ def _failed(code: int) -> Callable[[LicenseState], LicenseState]:
 
 
 def _uninstalled(state: LicenseState) -> LicenseState:
-    return LicenseState(rearms_left=state.rearms_left)
+    """No key, the rearms kept, and a running grace kept due for the next key."""
+    return LicenseState(
+        rearms_left=state.rearms_left, grace_ends_at=state.grace_ends_at, genuine=state.genuine
+    )
+
+
+def _uninstalled_after_grace(now: dt.datetime) -> Callable[[LicenseState], LicenseState]:
+    """From notification: the grace is over, so the next key resumes it as over (*now*)."""
+    return lambda state: LicenseState(
+        rearms_left=state.rearms_left, grace_ends_at=now, genuine=state.genuine
+    )
 
 
 def _activated(method: ActivationMethod, at: dt.datetime, until: dt.datetime | None):
@@ -482,7 +492,7 @@ CASES: tuple[Case, ...] = (
         kms_licensed,
         Renewed(at=NOW),
         Moves(L),
-        lambda s: attrs.evolve(s, licensed_until=NOW + 180 * DAY),
+        lambda s: attrs.evolve(s, activated_at=NOW, licensed_until=NOW + 180 * DAY),
     ),
     Case("L-renew-mak", mak_licensed, Renewed(at=NOW), REFUSED),
     Case("L-grace", kms_licensed, GraceExpired(), REFUSED, now=T0 + 200 * DAY),
@@ -654,7 +664,14 @@ CASES: tuple[Case, ...] = (
         _rekeyed(OTHER_GVLK, KeyChannel.GVLK),
         now=LATE,
     ),
-    Case("N-uninstall", in_notification, KeyUninstalled(), Moves(U), _uninstalled, now=LATE),
+    Case(
+        "N-uninstall",
+        in_notification,
+        KeyUninstalled(),
+        Moves(U),
+        _uninstalled_after_grace(LATE),
+        now=LATE,
+    ),
     Case(
         "N-activate",
         in_notification,
@@ -906,7 +923,7 @@ def test_kms_and_adba_activations_last_180_days_and_renewal_restarts_the_window(
     renewed = step(licensed, Renewed(at=renewed_at), now=renewed_at + dt.timedelta(hours=1))
     assert renewed.licensed_until == renewed_at + 180 * DAY  # from the renewal's `at`
     assert renewed.status is L
-    assert (renewed.activated_at, renewed.method) == (NOW, method)
+    assert (renewed.activated_at, renewed.method) == (renewed_at, method)  # the last contact
 
 
 @pytest.mark.parametrize(
@@ -1014,8 +1031,84 @@ def test_uninstalling_the_key_returns_to_unlicensed_keeping_the_rearms() -> None
     policy = GracePolicy(rearm_limit=3)
     rearmed = step(kms_licensed(policy), Rearmed(), now=NOW, policy=policy)
     uninstalled = step(rearmed, KeyUninstalled(), now=NOW, policy=policy)
-    assert uninstalled == LicenseState(rearms_left=2)
+    assert uninstalled == LicenseState(rearms_left=2, grace_ends_at=NOW + 30 * DAY)
     assert not uninstalled.has_key
+
+
+def test_uninstalling_and_reinstalling_a_key_buys_no_grace() -> None:
+    # Rearmed to zero and in notification: swapping the key must not start a new grace.
+    policy = GracePolicy(rearm_limit=0)
+    notified = advance(in_oob(policy), T0 + 45 * DAY, policy)
+    assert notified.status is N
+    bare = step(notified, KeyUninstalled(), now=T0 + 45 * DAY, policy=policy)
+    again = step(bare, KeyInstalled(GVLK, KeyChannel.GVLK), now=T0 + 45 * DAY, policy=policy)
+    assert advance(again, T0 + 45 * DAY, policy).status is N
+    # Mid-grace, the old deadline resumes.
+    bare = step(in_oob(), KeyUninstalled(), now=T0 + 10 * DAY)
+    again = step(bare, KeyInstalled(GVLK, KeyChannel.GVLK), now=T0 + 20 * DAY)
+    assert (again.status, again.grace_ends_at) == (OOB, T0 + 30 * DAY)
+    # A non-genuine product stays non-genuine.
+    bare = step(in_non_genuine_grace(), KeyUninstalled(), now=T0 + DAY)
+    again = step(bare, KeyInstalled(GVLK, KeyChannel.GVLK), now=T0 + DAY)
+    assert (again.status, again.genuine) == (NG, False)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [Renewed(at=T0 + 181 * DAY), Renewed(at=T0 - DAY)],
+    ids=["after-the-validity-lapsed", "before-the-last-contact"],
+)
+def test_a_renewal_outside_the_valid_window_is_refused(event: Renewed) -> None:
+    with pytest.raises(IllegalTransition) as caught:
+        step(kms_licensed(), event, now=T0 + 200 * DAY)
+    assert caught.value.code is None
+
+
+@pytest.mark.parametrize(
+    "event", [Activated(ActivationMethod.KMS, at=T0 + DAY), Renewed(at=T0 + DAY)]
+)
+def test_an_event_dated_after_now_is_refused(event: Event) -> None:
+    with pytest.raises(InvalidComponent, match="later than now"):
+        step(kms_licensed(), event, now=T0)
+
+
+def test_signed_failure_codes_are_read_as_unsigned() -> None:
+    assert ActivationFailed(-1073418160).code == 0xC004F050
+
+
+@pytest.mark.parametrize(
+    ("state", "reason"),
+    [
+        (lambda: LicenseState(status=OOB), "a grace period needs grace_ends_at"),
+        (
+            lambda: LicenseState(status=L, method=ActivationMethod.KMS, activated_at=T0),
+            "a KMS or ADBA activation needs licensed_until",
+        ),
+    ],
+    ids=["grace-without-deadline", "kms-without-expiry"],
+)
+def test_snapshots_no_timer_could_move_are_refused(
+    state: Callable[[], LicenseState], reason: str
+) -> None:
+    with pytest.raises(InvalidComponent) as caught:
+        state()
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(
+    ("call", "kind"),
+    [
+        (lambda: step(None, KeyUninstalled(), now=T0), "license state"),  # type: ignore[arg-type]
+        (lambda: advance(None, T0), "license state"),  # type: ignore[arg-type]
+        (lambda: step(LicenseState.new(), "KeyInstalled", now=T0), "licensing event"),  # type: ignore[arg-type]
+        (lambda: step(LicenseState.new(), KeyUninstalled(), now=T0, policy=5), "grace policy"),  # type: ignore[arg-type]
+    ],
+    ids=["step-none", "advance-none", "event-name", "policy-int"],
+)
+def test_wrong_types_raise_mak_errors(call: Callable[[], object], kind: str) -> None:
+    with pytest.raises(InvalidFormat) as caught:
+        call()
+    assert caught.value.kind == kind
 
 
 def test_illegal_transition_names_the_status_and_the_event() -> None:

@@ -490,10 +490,9 @@ class KmsClientPolicy:
     def next_contact(self, state: LicenseState, now: dt.datetime) -> dt.datetime | None:
         """Return when a KMS client in *state* next asks its host, or ``None`` if it never does.
 
-        - Licensed by KMS: the last activation or renewal, taken as
-          ``state.licensed_until - validity``, plus ``renewal_interval``. A renewal that
-          is already overdue (the host did not answer) is retried like an activation:
-          ``now + activation_interval``.
+        - Licensed by KMS: the last activation or renewal (``state.activated_at``) plus
+          ``renewal_interval``. A renewal that is already overdue (the host did not
+          answer) is retried like an activation: ``now + activation_interval``.
         - A GVLK not licensed (initial or additional grace, notification ...):
           ``now + activation_interval``, the retry every 2 hours.
         - Not a KMS client: ``None``. That is a product without a GVLK (MAK, retail, OEM,
@@ -519,10 +518,10 @@ class KmsClientPolicy:
             return moment + self.activation_interval
         if state.method is not ActivationMethod.KMS:
             return None
-        if state.licensed_until is None:
-            reason = "a KMS activation has an expiry; licensed_until is None"
-            raise InvalidComponent("license state", "licensed_until", reason)
-        due = state.licensed_until - self.validity + self.renewal_interval
+        if state.activated_at is None:
+            reason = "a KMS activation has a last contact; activated_at is None"
+            raise InvalidComponent("license state", "activated_at", reason)
+        due = state.activated_at + self.renewal_interval
         return due if due >= moment else moment + self.activation_interval
 
 

@@ -101,6 +101,8 @@ class LicenseStatus(enum.IntEnum):
         >>> LicenseStatus.from_slmgr("Additional grace period (KMS license expired or hardware out of tolerance)")
         <LicenseStatus.OOT_GRACE: 3>
         """
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            raise InvalidFormat.wrong_type("license status", text)
         wording = text.strip().rstrip(".").casefold()
         for status, known in _SLMGR_WORDING.items():
             if wording == known.rstrip(".").casefold() or wording == str(status).casefold():
@@ -157,6 +159,8 @@ class KeyChannel(enum.Enum):
         OEM and retail sub-channels (``OEM:NONSLP``, ``Retail:TB:Eval`` ...) map to their
         family; anything else raises :class:`~mak.errors.InvalidFormat`.
         """
+        if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            raise InvalidFormat.wrong_type("product key channel", text)
         value = text.strip()
         for channel in cls:
             if value.casefold() == channel.value.casefold():
@@ -328,9 +332,11 @@ def _hresult(_: object, __: attrs.Attribute[Any], value: object) -> None:
 class LicenseState:
     """One product on one computer at one moment: a frozen snapshot.
 
-    ``grace_ends_at`` is set in the grace states (2, 3, 4, 6); ``licensed_until`` only
-    for a KMS or ADBA activation (``None`` while licensed means perpetual, as for a MAK
-    or retail key); ``activated_at`` and ``method`` describe the current activation.
+    ``grace_ends_at`` is set in the grace states (2, 3, 4, 6), and kept while no key is
+    installed after one was uninstalled mid-grace: the next key resumes that grace.
+    ``licensed_until`` is set only for a KMS or ADBA activation (``None`` while licensed
+    means perpetual, as for a MAK or retail key); ``method`` is the current activation's
+    and ``activated_at`` the time of its last contact: activation, or KMS/ADBA renewal.
     ``reason`` is the HRESULT Windows shows as ``LicenseStatusReason``, or the code of
     the last failed activation. ``genuine`` turns false with a failed genuine check and
     true again with the next activation or a key uninstalled; a non-genuine product
@@ -349,6 +355,17 @@ class LicenseState:
     method: ActivationMethod | None = None
     rearms_left: int = attrs.field(default=GracePolicy().rearm_limit, validator=_count)
     genuine: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
+
+    def __attrs_post_init__(self) -> None:
+        # Snapshots a timer could never move on are refused: they would stay put forever.
+        if self.status in _GRACE and self.grace_ends_at is None:
+            raise InvalidComponent(
+                "license state", str(self.status), "a grace period needs grace_ends_at"
+            )
+        expiring = self.status is L and self.method is not None and self.method.expires
+        if expiring and self.licensed_until is None:
+            reason = "a KMS or ADBA activation needs licensed_until"
+            raise InvalidComponent("license state", str(self.status), reason)
 
     @classmethod
     def new(cls, policy: GracePolicy | None = None) -> LicenseState:
@@ -391,11 +408,21 @@ class Activated:
     at: dt.datetime = attrs.field(validator=_required_aware)
 
 
+def _unsigned(code: int) -> int:
+    """Read a signed HRESULT as WMI reports it (-1073418160) as unsigned (0xC004F050).
+
+    Anything else passes unchanged, for the validator to judge.
+    """
+    if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 0:  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+        return code & 0xFFFFFFFF
+    return code
+
+
 @attrs.frozen
 class ActivationFailed:
-    """An activation attempt failed with the HRESULT *code*; the status does not change."""
+    """An activation attempt failed with the HRESULT *code* (signed or unsigned); the status does not change."""
 
-    code: int = attrs.field(validator=_required_hresult)
+    code: int = attrs.field(converter=_unsigned, validator=_required_hresult)
 
 
 @attrs.frozen
@@ -581,8 +608,17 @@ def _rearm_left_genuine(
     return _rearm_left(state, event, now, policy) and state.genuine
 
 
-def _expiring(state: LicenseState, _: Event, __: dt.datetime, ___: GracePolicy) -> bool:
-    return state.method is not None and state.method.expires
+def _expiring(state: LicenseState, event: Event, _: dt.datetime, __: GracePolicy) -> bool:
+    assert isinstance(event, Renewed)  # noqa: S101  # the table pairs guard and event
+    # A renewal revives nothing: it must come while the activation is still valid, and
+    # not before the last contact.
+    return (
+        state.method is not None
+        and state.method.expires
+        and state.licensed_until is not None
+        and event.at < state.licensed_until
+        and (state.activated_at is None or event.at >= state.activated_at)
+    )
 
 
 def _validity_over(state: LicenseState, _: Event, now: dt.datetime, __: GracePolicy) -> bool:
@@ -640,7 +676,16 @@ def step(
     mak.errors.IllegalTransition: Can't Activated when Unlicensed (0xC004F014)
     """
     _require_aware(now, "now")
-    policy = policy or GracePolicy()
+    policy = _policy(policy)
+    if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+        raise InvalidFormat.wrong_type("license state", state)
+    if type(event) not in _EFFECTS:
+        raise InvalidFormat("licensing event", type(event).__name__, "not a mak.lifecycle event")
+    at = getattr(event, "at", None)
+    if isinstance(at, dt.datetime) and at > now:
+        raise InvalidComponent(
+            "time", "at", f"{at.isoformat()} is later than now ({now.isoformat()})"
+        )
     for transition in LICENSING.candidates(state.status, type(event).__name__):
         guard = transition.guard
         if guard is None or _GUARDS[guard](state, event, now, policy):
@@ -659,7 +704,9 @@ def advance(
     often it is called: ``advance(advance(s, t1), t2) == advance(s, t2)`` for t1 <= t2.
     """
     _require_aware(now, "now")
-    policy = policy or GracePolicy()
+    policy = _policy(policy)
+    if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+        raise InvalidFormat.wrong_type("license state", state)
     while True:
         if state.status is L and state.licensed_until is not None and now >= state.licensed_until:
             state = step(state, ValidityExpired(), now=now, policy=policy)
@@ -690,6 +737,17 @@ def _key_installed(
     assert isinstance(event, KeyInstalled)  # noqa: S101  # _EFFECTS pairs them
     if target is L:  # the same perpetual key again: nothing to redo
         return state
+    if state.status is U and state.grace_ends_at is not None:  # a grace resumes
+        status, reason = (OOB, codes.OOB_GRACE_PERIOD)
+        if not state.genuine:
+            status, reason = (NG, codes.NON_GENUINE_GRACE_PERIOD)
+        return attrs.evolve(
+            state,
+            status=status,
+            reason=reason,
+            channel=event.channel,
+            partial_key=event.key.partial,
+        )
     if state.status in (U, L):  # a first key, or one that needs a new activation
         return attrs.evolve(
             _grace(state, OOB, codes.OOB_GRACE_PERIOD, now + policy.oob_grace),
@@ -701,9 +759,16 @@ def _key_installed(
 
 
 def _key_uninstalled(
-    state: LicenseState, _: Event, __: LicenseStatus, ___: dt.datetime, ____: GracePolicy
+    state: LicenseState, _: Event, __: LicenseStatus, now: dt.datetime, ___: GracePolicy
 ) -> LicenseState:
-    return LicenseState(rearms_left=state.rearms_left)
+    # A grace that was running stays due: a key installed later resumes it, so that
+    # swapping keys never buys time. Notification's grace is already over (now).
+    resumes = state.grace_ends_at if state.status in _GRACE else None
+    if state.status is N:
+        resumes = _utc(now)
+    return LicenseState(
+        rearms_left=state.rearms_left, grace_ends_at=resumes, genuine=state.genuine
+    )
 
 
 def _activated(
@@ -760,7 +825,8 @@ def _renewed(
     assert isinstance(event, Renewed)  # noqa: S101
     validity = _validity(state.method, policy)
     assert validity is not None  # noqa: S101  # the EXPIRING guard held
-    return attrs.evolve(state, licensed_until=_utc(event.at + validity))
+    at = _utc(event.at)
+    return attrs.evolve(state, activated_at=at, licensed_until=at + validity)
 
 
 def _grace_expired(
@@ -799,6 +865,14 @@ _EFFECTS: Final[dict[type[object], _Effect]] = {
 }
 
 
+def _policy(policy: object) -> GracePolicy:
+    if policy is None:
+        return GracePolicy()
+    if not isinstance(policy, GracePolicy):
+        raise InvalidFormat.wrong_type("grace policy", policy)
+    return policy
+
+
 def _unlicensed(state: LicenseState, status: LicenseStatus) -> LicenseState:
     """*state* moved to *status* with its activation and timers cleared."""
     return attrs.evolve(
@@ -814,7 +888,16 @@ def _unlicensed(state: LicenseState, status: LicenseStatus) -> LicenseState:
 def _grace(
     state: LicenseState, status: LicenseStatus, reason: int | None, ends_at: dt.datetime
 ) -> LicenseState:
-    return attrs.evolve(_unlicensed(state, status), reason=reason, grace_ends_at=_utc(ends_at))
+    """*state* moved into the grace *status* ending at *ends_at*, its activation cleared."""
+    return attrs.evolve(
+        state,
+        status=status,
+        reason=reason,
+        grace_ends_at=_utc(ends_at),
+        licensed_until=None,
+        activated_at=None,
+        method=None,
+    )
 
 
 def _validity(method: ActivationMethod | None, policy: GracePolicy) -> dt.timedelta | None:

@@ -141,6 +141,8 @@ class StateTable(Generic[S]):
 
     def to_mermaid(self, *, highlight: S | None = None) -> str:
         """Return the machine as a Mermaid ``stateDiagram-v2``, *highlight* drawn apart."""
+        if highlight is not None and not isinstance(highlight, type(self.initial)):
+            raise InvalidComponent("state", repr(highlight), f"not a state of {self.name}")
         lines = ["stateDiagram-v2"]
         lines += [f'    state "{self.label(s)}" as {s.name}' for s in self.states]
         lines.append(f"    [*] --> {self.initial.name}")

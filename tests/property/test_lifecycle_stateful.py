@@ -224,8 +224,10 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     @invariant()
     def grace_ends_at_iff_in_a_grace_status(self) -> None:
-        in_grace = self.state.status in GRACE_STATUSES
-        assert (self.state.grace_ends_at is not None) == in_grace
+        # Unlicensed keeps the deadline of a grace its uninstalled key left running.
+        if self.state.status is not LicenseStatus.UNLICENSED:
+            in_grace = self.state.status in GRACE_STATUSES
+            assert (self.state.grace_ends_at is not None) == in_grace
 
     @invariant()
     def activation_recorded_iff_licensed(self) -> None:
@@ -249,6 +251,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert self.state.status in (
                 LicenseStatus.NON_GENUINE_GRACE,
                 LicenseStatus.NOTIFICATION,
+                LicenseStatus.UNLICENSED,  # until a key resumes the non-genuine grace
             )
         if self.state.status is LicenseStatus.NON_GENUINE_GRACE:
             assert not self.state.genuine
