@@ -408,14 +408,14 @@ class Activated:
     at: dt.datetime = attrs.field(validator=_required_aware)
 
 
-def _unsigned(code: int) -> int:
+def _unsigned(code: object) -> int:
     """Read a signed HRESULT as WMI reports it (-1073418160) as unsigned (0xC004F050).
 
     Anything else passes unchanged, for the validator to judge.
     """
-    if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 0:  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+    if isinstance(code, int) and not isinstance(code, bool) and -(2**31) <= code < 0:
         return code & 0xFFFFFFFF
-    return code
+    return code  # type: ignore[return-value]  # not an int: the validator refuses it
 
 
 @attrs.frozen
