@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import re
 from typing import Any, Final, TypeAlias
 
 import attrs
 
+from mak import _validate
 from mak.catalog import ProductFamily
 from mak.codes import ActivationCode
 from mak.errors import InvalidComponent, InvalidFormat, redact
@@ -50,61 +50,25 @@ __all__ = [
 MAX_ADDRESSES: Final = 65_536
 """The most addresses one :class:`ByAddress` query may cover (a /16 of IPv4)."""
 
-_GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_NAME_LIMIT: Final = 255
-
-
-def _require_text(what: str, value: object) -> None:
-    """Refuse anything but a non-blank string of at most 255 characters on one line."""
-    if not isinstance(value, str):
-        raise InvalidFormat.wrong_type(what, value)
-    if not value.strip() or len(value) > _NAME_LIMIT or "\n" in value or "\r" in value:
-        raise InvalidFormat(what, value, "must be 1 to 255 characters on one line, not blank")
-
-
-def _text(kind: str) -> Any:  # an attrs validator
-    """A validator: :func:`_require_text`, naming the field."""
-
-    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        _require_text(f"{kind} {attribute.name}", value)
-
-    return check
-
-
-def _optional_text(kind: str) -> Any:  # an attrs validator
-    check = _text(kind)
-
-    def optional(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value is not None:
-            check(instance, attribute, value)
-
-    return optional
-
-
-def _version(_: object, __: attrs.Attribute[Any], value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidComponent("version", repr(value), "must be an int of 0 or more")
-
-
-def _aware_utc(value: object) -> dt.datetime:
-    if not isinstance(value, dt.datetime):
-        raise InvalidFormat.wrong_type("time", value)
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidComponent("time", value.isoformat(), "is naive; pass an aware UTC datetime")
-    return value.astimezone(dt.timezone.utc)
-
-
-def _activation_id(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not _GUID.fullmatch(value):
-        shown = value if isinstance(value, str) else f"<{type(value).__name__}>"
-        reason = "expected a lower-case GUID such as 'b92e9980-b9d5-4821-9c94-140f632f6312'"
-        raise InvalidFormat(attribute.name.replace("_", " "), shown, reason)
-
 
 def _partial_key(_: object, __: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str) or len(value) != 5 or value.strip(ALPHABET):
         shown = value if isinstance(value, str) else f"<{type(value).__name__}>"
         raise InvalidFormat("partial product key", shown, "expected 5 key symbols")
+
+
+def _canonical_ip(value: Any) -> Any:  # the validator judges what it cannot read
+    """Write an IP address in this Python's canonical form, whatever form it came in.
+
+    Pythons differ on IPv4-mapped IPv6 (``::ffff:10.0.0.1`` or ``::ffff:a00:1``); both
+    read back, so a record stored by one loads in another.
+    """
+    if isinstance(value, str):
+        try:
+            return str(ipaddress.ip_address(value))
+        except ValueError:
+            return value
+    return value
 
 
 def _ip_address(_: object, __: attrs.Attribute[Any], value: object) -> None:
@@ -113,13 +77,9 @@ def _ip_address(_: object, __: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise InvalidFormat.wrong_type("computer address", value)
     try:
-        canonical = str(ipaddress.ip_address(value))
+        ipaddress.ip_address(value)
     except ValueError:
-        canonical = None
-    if canonical != value:
-        raise InvalidFormat(
-            "computer address", value, "expected an IP address in its canonical form"
-        )
+        raise InvalidFormat("computer address", value, "expected an IP address") from None
 
 
 # --- entities -------------------------------------------------------------------------
@@ -133,13 +93,17 @@ class Computer:
     in a domain or a workgroup, not both. ``address`` is an IP address when known.
     """
 
-    id: str = attrs.field(validator=_text("computer"))
-    name: str = attrs.field(validator=_text("computer"))
-    address: str | None = attrs.field(default=None, validator=_ip_address)
-    domain: str | None = attrs.field(default=None, validator=_optional_text("computer"))
-    workgroup: str | None = attrs.field(default=None, validator=_optional_text("computer"))
-    os_edition: str | None = attrs.field(default=None, validator=_optional_text("computer"))
-    version: int = attrs.field(default=0, validator=_version)
+    id: str = attrs.field(validator=_validate.text("computer"))
+    name: str = attrs.field(validator=_validate.text("computer"))
+    address: str | None = attrs.field(default=None, converter=_canonical_ip, validator=_ip_address)
+    domain: str | None = attrs.field(default=None, validator=_validate.optional_text("computer"))
+    workgroup: str | None = attrs.field(
+        default=None, validator=_validate.optional_text("computer")
+    )
+    os_edition: str | None = attrs.field(
+        default=None, validator=_validate.optional_text("computer")
+    )
+    version: int = attrs.field(default=0, validator=_validate.version)
 
     def __attrs_post_init__(self) -> None:
         if self.domain is not None and self.workgroup is not None:
@@ -155,9 +119,11 @@ class Computer:
 class LastAction:
     """What was last done to a product, when, and how it ended (``code`` None: success)."""
 
-    action: str = attrs.field(validator=_text("last action"))
-    at: dt.datetime = attrs.field(converter=_aware_utc)
-    code: ActivationCode | None = None
+    action: str = attrs.field(validator=_validate.text("last action"))
+    at: dt.datetime = attrs.field(converter=_validate.to_utc, validator=_validate.aware)
+    code: ActivationCode | None = attrs.field(
+        default=None, validator=_validate.instance(ActivationCode, optional=True)
+    )
 
     @property
     def ok(self) -> bool:
@@ -175,19 +141,27 @@ class Product:
     ``confirmation_id`` is the CID deposited, or waiting to be.
     """
 
-    id: str = attrs.field(validator=_text("product"))
-    computer_id: str = attrs.field(validator=_text("product"))
-    activation_id: str = attrs.field(validator=_activation_id)
-    name: str = attrs.field(validator=_text("product"))
-    family: ProductFamily = attrs.field(validator=attrs.validators.instance_of(ProductFamily))
+    id: str = attrs.field(validator=_validate.text("product"))
+    computer_id: str = attrs.field(validator=_validate.text("product"))
+    activation_id: str = attrs.field(validator=_validate.activation_id)
+    name: str = attrs.field(validator=_validate.text("product"))
+    family: ProductFamily = attrs.field(validator=_validate.instance(ProductFamily))
     license_state: LicenseState = attrs.field(
-        factory=LicenseState.new, validator=attrs.validators.instance_of(LicenseState)
+        factory=LicenseState.new, validator=_validate.instance(LicenseState)
     )
-    installation_id: InstallationId | None = None
-    extended_pid: str | None = attrs.field(default=None, validator=_optional_text("product"))
-    confirmation_id: ConfirmationId | None = None
-    last_action: LastAction | None = None
-    version: int = attrs.field(default=0, validator=_version)
+    installation_id: InstallationId | None = attrs.field(
+        default=None, validator=_validate.instance(InstallationId, optional=True)
+    )
+    extended_pid: str | None = attrs.field(
+        default=None, validator=_validate.optional_text("product")
+    )
+    confirmation_id: ConfirmationId | None = attrs.field(
+        default=None, validator=_validate.instance(ConfirmationId, optional=True)
+    )
+    last_action: LastAction | None = attrs.field(
+        default=None, validator=_validate.instance(LastAction, optional=True)
+    )
+    version: int = attrs.field(default=0, validator=_validate.version)
 
     @property
     def channel(self) -> KeyChannel | None:
@@ -213,11 +187,13 @@ class KeyRecord:
     key. ``remaining`` is the last remaining-activation count for a MAK.
     """
 
-    key: ProductKey = attrs.field(validator=attrs.validators.instance_of(ProductKey))
-    channel: KeyChannel = attrs.field(validator=attrs.validators.instance_of(KeyChannel))
-    edition: str | None = attrs.field(default=None, validator=_optional_text("key"))
-    remaining: RemainingCount | None = None
-    version: int = attrs.field(default=0, validator=_version)
+    key: ProductKey = attrs.field(validator=_validate.instance(ProductKey))
+    channel: KeyChannel = attrs.field(validator=_validate.instance(KeyChannel))
+    edition: str | None = attrs.field(default=None, validator=_validate.optional_text("key"))
+    remaining: RemainingCount | None = attrs.field(
+        default=None, validator=_validate.instance(RemainingCount, optional=True)
+    )
+    version: int = attrs.field(default=0, validator=_validate.version)
 
     @property
     def id(self) -> str:
@@ -234,16 +210,12 @@ class CilEntry:
     The installation ID identifies the entry.
     """
 
-    computer_id: str = attrs.field(validator=_text("CIL entry"))
-    activation_id: str = attrs.field(validator=_activation_id)
-    installation_id: InstallationId = attrs.field(
-        validator=attrs.validators.instance_of(InstallationId)
-    )
-    confirmation_id: ConfirmationId = attrs.field(
-        validator=attrs.validators.instance_of(ConfirmationId)
-    )
+    computer_id: str = attrs.field(validator=_validate.text("CIL entry"))
+    activation_id: str = attrs.field(validator=_validate.activation_id)
+    installation_id: InstallationId = attrs.field(validator=_validate.instance(InstallationId))
+    confirmation_id: ConfirmationId = attrs.field(validator=_validate.instance(ConfirmationId))
     partial_key: str = attrs.field(validator=_partial_key)
-    acquired_at: dt.datetime = attrs.field(converter=_aware_utc)
+    acquired_at: dt.datetime = attrs.field(converter=_validate.to_utc, validator=_validate.aware)
 
 
 def _redacted(text: object) -> str:
@@ -257,14 +229,16 @@ class ActionRecord:
     """One thing done to a product: the history VAMT shows as "last action", kept whole.
 
     ``code`` is ``None`` for a success. ``detail`` is free text for people; it passes
-    through :func:`mak.errors.redact` so no key reaches it.
+    through the errors' redaction so no key reaches it.
     """
 
-    at: dt.datetime = attrs.field(converter=_aware_utc)
-    computer_id: str = attrs.field(validator=_text("action"))
-    product_id: str | None = attrs.field(default=None, validator=_optional_text("action"))
-    action: str = attrs.field(validator=_text("action"))
-    code: ActivationCode | None = None
+    at: dt.datetime = attrs.field(converter=_validate.to_utc, validator=_validate.aware)
+    computer_id: str = attrs.field(validator=_validate.text("action"))
+    product_id: str | None = attrs.field(default=None, validator=_validate.optional_text("action"))
+    action: str = attrs.field(validator=_validate.text("action"))
+    code: ActivationCode | None = attrs.field(
+        default=None, validator=_validate.instance(ActivationCode, optional=True)
+    )
     detail: str = attrs.field(default="", converter=_redacted)
 
     @property
@@ -278,12 +252,15 @@ class ActionRecord:
 
 def _names(_: object, __: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, tuple):
-        raise InvalidFormat.wrong_type("computer names", value)
+        kind = type(value).__name__
+        raise InvalidFormat(
+            "computer names", f"<{kind}>", f"expected a tuple of names, got {kind}"
+        )
     names: tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]  # checked below
     if not names:
         raise InvalidFormat("computer names", "()", "expected at least one name")
     for name in names:
-        _require_text("computer name", name)
+        _validate.require_text("computer name", name)
 
 
 @attrs.frozen
@@ -312,7 +289,8 @@ class ByAddress:
     def addresses(self) -> tuple[str, ...]:
         """Every address the query covers, in order."""
         first, last = _range(self.address)
-        return tuple(str(ipaddress.ip_address(n)) for n in range(int(first), int(last) + 1))
+        kind = type(first)  # ip_address(1) would be IPv4, even for ::1
+        return tuple(str(kind(n)) for n in range(int(first), int(last) + 1))
 
 
 def _range(text: object) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address, ...]:
@@ -344,7 +322,7 @@ def _range(text: object) -> tuple[ipaddress.IPv4Address | ipaddress.IPv6Address,
 class ByWorkgroup:
     """Find the computers of a workgroup."""
 
-    name: str = attrs.field(validator=_text("workgroup"))
+    name: str = attrs.field(validator=_validate.text("workgroup"))
 
 
 def _ldap_filter(_: object, __: attrs.Attribute[Any], value: object) -> None:
@@ -352,12 +330,13 @@ def _ldap_filter(_: object, __: attrs.Attribute[Any], value: object) -> None:
         return
     if not isinstance(value, str):
         raise InvalidFormat.wrong_type("LDAP filter", value)
-    depth = 0
-    for char in value:
+    depth, closed_early = 0, False
+    for position, char in enumerate(value):
         depth += {"(": 1, ")": -1}.get(char, 0)
-        if depth < 0:
+        if depth <= 0 and position < len(value) - 1:
+            closed_early = True  # "(a)(b)" is two filters; wrap them in (&...)
             break
-    if not value.startswith("(") or depth != 0:
+    if not value.startswith("(") or depth != 0 or closed_early or value == "()":
         raise InvalidFormat("LDAP filter", value, "expected a parenthesised LDAP filter")
 
 
@@ -365,7 +344,7 @@ def _ldap_filter(_: object, __: attrs.Attribute[Any], value: object) -> None:
 class ByDirectory:
     """Find the computers of an Active Directory domain, optionally by LDAP filter."""
 
-    domain: str = attrs.field(validator=_text("directory"))
+    domain: str = attrs.field(validator=_validate.text("directory"))
     ldap_filter: str | None = attrs.field(default=None, validator=_ldap_filter)
 
 

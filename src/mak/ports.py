@@ -4,7 +4,7 @@ mak never talks to Microsoft, to a computer or to a database itself. It asks the
 ports, and callers implement them without importing or inheriting anything from mak
 (structural typing: a class with the right methods is an adapter). mak ships real
 adapters for the inventory (:mod:`mak.adapters`) and simulated ones for everything else
-(:mod:`mak.simulation`), and :mod:`mak.testing` holds the contract suites that prove an
+(``mak.simulation``), and :mod:`mak.testing` holds the contract suites that prove an
 adapter behaves as mak expects.
 
 Each method's docstring says which :mod:`mak.errors` it may raise. Adapters raise those
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from mak import _validate
 from mak.catalog import ProductFamily
 from mak.codes import ActivationCode
 from mak.errors import InvalidComponent, InvalidFormat
@@ -63,8 +64,8 @@ __all__ = [
 def _extended_pid(_: object, __: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise InvalidFormat.wrong_type("extended PID", value)
-    if not value.strip() or len(value) > 128 or not value.isascii():
-        raise InvalidFormat("extended PID", value, "expected up to 128 ASCII characters")
+    if not value.strip() or len(value) > 128 or not (value.isascii() and value.isprintable()):
+        raise InvalidFormat("extended PID", value, "expected up to 128 printable ASCII characters")
 
 
 # --- the clearinghouse -----------------------------------------------------------------
@@ -78,9 +79,7 @@ class CidRequest:
     clearinghouse which key the product holds; the key itself never travels.
     """
 
-    installation_id: InstallationId = attrs.field(
-        validator=attrs.validators.instance_of(InstallationId)
-    )
+    installation_id: InstallationId = attrs.field(validator=_validate.instance(InstallationId))
     extended_pid: str = attrs.field(validator=_extended_pid)
 
 
@@ -98,9 +97,7 @@ class CidResult:
     was refused (e.g. 0xC004C020 when the MAK has no activations left).
     """
 
-    installation_id: InstallationId = attrs.field(
-        validator=attrs.validators.instance_of(InstallationId)
-    )
+    installation_id: InstallationId = attrs.field(validator=_validate.instance(InstallationId))
     confirmation_id: ConfirmationId | None = None
     code: ActivationCode | None = attrs.field(default=None, validator=_one_of_cid_or_code)
 
@@ -114,7 +111,7 @@ class ActivationService(Protocol):
     """Microsoft's clearinghouse, as a MAK proxy uses it (VAMT's activation service).
 
     A real adapter talks to the batch activation web service; mak ships only
-    :class:`mak.simulation.SimulatedClearinghouse`.
+    ``mak.simulation.SimulatedClearinghouse``.
     """
 
     def acquire_confirmation_ids(self, requests: Sequence[CidRequest], /) -> list[CidResult]:
@@ -150,10 +147,12 @@ class ProductInfo:
     application ID); such products are not managed by mak.
     """
 
-    activation_id: str = attrs.field(validator=attrs.validators.instance_of(str))
-    name: str = attrs.field(validator=attrs.validators.instance_of(str))
-    family: ProductFamily | None
-    license_state: LicenseState = attrs.field(validator=attrs.validators.instance_of(LicenseState))
+    activation_id: str = attrs.field(validator=_validate.activation_id)
+    name: str = attrs.field(validator=_validate.text("product"))
+    family: ProductFamily | None = attrs.field(
+        validator=_validate.instance(ProductFamily, optional=True)
+    )
+    license_state: LicenseState = attrs.field(validator=_validate.instance(LicenseState))
     extended_pid: str | None = None
 
     @property
