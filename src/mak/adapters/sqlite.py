@@ -1,0 +1,813 @@
+"""The SQLite inventory: mak's embedded default store, one file per inventory.
+
+:class:`SqliteInventory` implements :class:`mak.ports.Inventory` on the standard library's
+``sqlite3``, so it needs nothing installed. Open ``":memory:"`` for a store that lives
+as long as the object, or a path for a file that several processes may share.
+
+>>> from mak.model import Computer
+>>> with SqliteInventory(":memory:") as inventory:
+...     stored = inventory.add_computer(Computer(id="c-1", name="LAB-PC-01", workgroup="LAB"))
+...     stored.version, [c.name for c in inventory.computers(name="lab-pc-01")]
+(1, ['LAB-PC-01'])
+
+The file holds product keys in full, so a new file is created readable and writable by
+its owner only (``0o600``) before SQLite opens it; an existing file keeps the permissions
+it has. Files use write-ahead logging and wait up to :data:`BUSY_TIMEOUT` seconds for
+another process's write to finish. The schema is the adapter's: it is created on first
+use and migrated forward when a newer mak opens an older file. A file that is not a mak
+inventory, or whose schema is newer than this mak, is refused with a
+:class:`~mak.errors.StorageError` naming it, and left untouched.
+
+Computers, products, keys and history are stored as JSON written by
+:func:`mak.serialization.make_converter` (never pickle), beside real columns for what is
+looked up, filtered or unique. A confirmation-ID entry is six short strings, so each has
+its own column: the confirmation list is the table that grows by the ten thousand, and
+this keeps adding and finding an entry close to the cost of the bare SQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import sqlite3
+import threading
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
+
+import attrs
+
+# Imported at run time, though only annotations use some of them, so that Sphinx can
+# resolve every method's signature.
+from mak.catalog import ProductFamily  # noqa: TC001  # see above
+from mak.errors import ConcurrencyConflict, MakError, NotFound, StorageError, redact
+from mak.ids import ConfirmationId, InstallationId
+from mak.keys import ProductKey  # noqa: TC001  # see above
+from mak.lifecycle import LicenseStatus  # noqa: TC001  # see above
+from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
+from mak.serialization import make_converter
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Generator, Sequence
+    from types import TracebackType
+
+    from typing_extensions import Self
+
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "SCHEMA_VERSION", "SqliteInventory"]
+
+APPLICATION_ID: Final = 0x4D414B49
+"""What ``PRAGMA application_id`` holds in every mak inventory: ``"MAKI"`` in ASCII."""
+
+BUSY_TIMEOUT: Final = 5.0
+"""Seconds a write waits for another connection's write to the same file to finish."""
+
+_T = TypeVar("_T")
+_Record = TypeVar("_Record", Computer, Product, KeyRecord)
+
+# The schema, as the steps that build it: step n (from 0) takes a file from schema
+# version n to n + 1. Steps are only ever appended; a released step never changes.
+_MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """CREATE TABLE computers (
+            id TEXT NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            name_folded TEXT NOT NULL,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX computers_by_name ON computers (name_folded)",
+        """CREATE TABLE products (
+            id TEXT NOT NULL PRIMARY KEY,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            computer_id TEXT NOT NULL REFERENCES computers (id),
+            activation_id TEXT NOT NULL,
+            family TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            data TEXT NOT NULL,
+            UNIQUE (computer_id, activation_id)
+        )""",
+        "CREATE INDEX products_by_family ON products (family)",
+        "CREATE INDEX products_by_status ON products (status)",
+        """CREATE TABLE product_keys (
+            seq INTEGER PRIMARY KEY,
+            product_key TEXT NOT NULL UNIQUE,
+            version INTEGER NOT NULL CHECK (version >= 1),
+            data TEXT NOT NULL
+        )""",
+        """CREATE TABLE confirmations (
+            seq INTEGER PRIMARY KEY,
+            installation_id TEXT NOT NULL UNIQUE,
+            computer_id TEXT NOT NULL,
+            activation_id TEXT NOT NULL,
+            confirmation_id TEXT NOT NULL,
+            partial_key TEXT NOT NULL,
+            acquired_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX confirmations_by_computer ON confirmations (computer_id)",
+        """CREATE TABLE history (
+            seq INTEGER PRIMARY KEY,
+            computer_id TEXT NOT NULL,
+            product_id TEXT,
+            data TEXT NOT NULL
+        )""",
+        "CREATE INDEX history_by_computer ON history (computer_id)",
+        "CREATE INDEX history_by_product ON history (product_id)",
+    ),
+]
+
+SCHEMA_VERSION: Final = len(_MIGRATIONS)
+"""The schema version this mak writes (``PRAGMA user_version``); older files are migrated."""
+
+_CIL_COLUMNS: Final = (
+    "installation_id, computer_id, activation_id, confirmation_id, partial_key, acquired_at"
+)
+_ADD_CONFIRMATION: Final = (
+    f"INSERT INTO confirmations ({_CIL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"  # noqa: S608  # constant columns
+    " ON CONFLICT (installation_id) DO NOTHING"
+)
+_FIND_CONFIRMATION: Final = f"SELECT {_CIL_COLUMNS} FROM confirmations WHERE installation_id = ?"  # noqa: S608  # constant columns
+_PRODUCT_FILTERS: Final = {
+    "family": "family = ?",
+    "status": "status = ?",
+    "computer": "computer_id = ?",
+}
+# What SQLite may raise, and what sqlite3 raises for a string UTF-8 cannot encode.
+_FAILURES: Final = (sqlite3.Error, UnicodeEncodeError)
+_ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class SqliteInventory:
+    """Return an inventory kept in the SQLite database at *path* (``":memory:"`` for none).
+
+    It implements :class:`mak.ports.Inventory`: records come back as frozen snapshots,
+    ``update_*`` refuses a record whose version is no longer the stored one, and every
+    public write is one transaction. :meth:`transaction` groups several writes; nested
+    calls join the outermost one.
+
+    One connection serves every thread, behind a lock: calls from several threads are
+    safe and run one at a time, and a transaction holds the lock until it ends, so other
+    threads wait for it rather than seeing its writes early. Processes (or objects) on
+    the same file each have their own connection; SQLite serialises their writes and the
+    version check keeps them from losing each other's updates.
+
+    Raises :class:`~mak.errors.StorageError` when *path* cannot be opened, is not a mak
+    inventory, or holds a schema newer than :data:`SCHEMA_VERSION`.
+
+    >>> from mak.errors import ConcurrencyConflict
+    >>> from mak.model import Computer
+    >>> inventory = SqliteInventory(":memory:")
+    >>> first = inventory.add_computer(Computer(id="c-1", name="PC-01", workgroup="LAB"))
+    >>> renamed = inventory.update_computer(attrs.evolve(first, name="PC-01A"))
+    >>> renamed.version
+    2
+    >>> inventory.update_computer(attrs.evolve(first, name="PC-01B"))
+    Traceback (most recent call last):
+    mak.errors.ConcurrencyConflict: Stale computer 'c-1': written from version 1, stored version is 2
+    >>> inventory.close()
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self._path = os.fspath(path)
+        self._lock = threading.RLock()
+        self._depth = 0
+        self._failed: str | None = None  # why the open transaction was rolled back early
+        self._converter = make_converter()
+        self._connection: sqlite3.Connection | None = _open(self._path)
+
+    @property
+    def path(self) -> str:
+        """The path the inventory was opened with (``":memory:"`` for a memory one)."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._path!r})"
+
+    # --- lifetime ---------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the database; a transaction still open is rolled back. Closing twice is fine.
+
+        >>> inventory = SqliteInventory(":memory:")
+        >>> inventory.close()
+        >>> inventory.computers()
+        Traceback (most recent call last):
+        mak.errors.StorageError: The SQLite inventory ':memory:' is closed
+        """
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- transactions -----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Generator[None, None, None]:
+        """Return a context whose writes are committed together when it ends, or none are.
+
+        An exception leaving it rolls its writes back and propagates. Reads inside see
+        the writes made inside. A nested ``transaction()`` joins the outer one: nothing
+        is committed before the outermost one ends, and an exception leaving an inner
+        block rolls back *everything*, at once, even if the outer block catches it; the
+        outer block's further writes, and its normal end, then raise
+        :class:`~mak.errors.StorageError`, so nobody believes those writes were kept.
+        The context holds the inventory's lock: other threads' calls wait until it ends.
+
+        >>> from mak.model import Computer
+        >>> inventory = SqliteInventory(":memory:")
+        >>> try:
+        ...     with inventory.transaction():
+        ...         _ = inventory.add_computer(Computer(id="c-1", name="PC-01"))
+        ...         raise RuntimeError("the batch failed")
+        ... except RuntimeError:
+        ...     pass
+        >>> inventory.computers()
+        []
+        """
+        with self._lock:
+            connection = self._writable()
+            outermost = self._depth == 0
+            if outermost:
+                self._run(connection, "BEGIN IMMEDIATE")
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if connection.in_transaction:
+                    self._run(connection, "ROLLBACK")
+                self._failed = _ROLLED_BACK if self._depth else None
+                raise
+            self._depth -= 1
+            if outermost:
+                if self._failed is not None:
+                    failed, self._failed = self._failed, None
+                    raise StorageError(failed)
+                self._commit(connection)
+
+    # --- computers --------------------------------------------------------------------
+
+    def add_computer(self, computer: Computer, /) -> Computer:
+        """Return *computer* as stored at version 1, or the stored one if it is the same.
+
+        A different computer under a used id raises :class:`~mak.errors.ConcurrencyConflict`.
+        """
+
+        def add(connection: sqlite3.Connection) -> Computer:
+            stored = self._fetch(connection, Computer, _SELECT_COMPUTER, computer.id)
+            if stored is not None:
+                return _same_or_conflict("computer", computer.id, computer, stored)
+            new = attrs.evolve(computer, version=1)
+            connection.execute(
+                "INSERT INTO computers (id, version, name_folded, data) VALUES (?, 1, ?, ?)",
+                (new.id, new.name.casefold(), self._dump(new)),
+            )
+            return new
+
+        return self._write(add)
+
+    def update_computer(self, computer: Computer, /) -> Computer:
+        """Return *computer* as written at the next version.
+
+        Raises :class:`~mak.errors.NotFound` for an unknown id and
+        :class:`~mak.errors.ConcurrencyConflict` when the stored version has moved on.
+        """
+
+        def update(connection: sqlite3.Connection) -> Computer:
+            new = attrs.evolve(computer, version=computer.version + 1)
+            cursor = connection.execute(
+                "UPDATE computers SET version = ?, name_folded = ?, data = ?"
+                " WHERE id = ? AND version = ?",
+                (new.version, new.name.casefold(), self._dump(new), new.id, computer.version),
+            )
+            if cursor.rowcount != 1:
+                _raise_stale(connection, "computer", computer.id, computer.version)
+            return new
+
+        return self._write(update)
+
+    def computer(self, computer_id: str, /) -> Computer:
+        """Return the computer with that id, or raise :class:`~mak.errors.NotFound`."""
+        found = self._read(lambda c: self._fetch(c, Computer, _SELECT_COMPUTER, computer_id))
+        if found is None:
+            raise NotFound("computer", computer_id)
+        return found
+
+    def computers(self, *, name: str | None = None) -> list[Computer]:
+        """Return every computer, or those named *name* ignoring case, sorted by id."""
+        if name is None:
+            rows = self._rows("SELECT data FROM computers ORDER BY id", ())
+        else:
+            rows = self._rows(
+                "SELECT data FROM computers WHERE name_folded = ? ORDER BY id", (name.casefold(),)
+            )
+        return [self._load(Computer, data) for (data,) in rows]
+
+    # --- products ---------------------------------------------------------------------
+
+    def add_product(self, product: Product, /) -> Product:
+        """Return *product* as stored at version 1, or the stored one if it is the same.
+
+        Raises :class:`~mak.errors.NotFound` when its computer is not stored, and
+        :class:`~mak.errors.ConcurrencyConflict` for a different product under a used
+        id or a second product with the same activation ID on one computer.
+        """
+
+        def add(connection: sqlite3.Connection) -> Product:
+            stored = self._fetch(connection, Product, _SELECT_PRODUCT, product.id)
+            if stored is not None:
+                return _same_or_conflict("product", product.id, product, stored)
+            _require_computer(connection, product.computer_id)
+            _require_activation_free(connection, product)
+            new = attrs.evolve(product, version=1)
+            connection.execute(
+                "INSERT INTO products"
+                " (id, version, computer_id, activation_id, family, status, data)"
+                " VALUES (?, 1, ?, ?, ?, ?, ?)",
+                (new.id, *_product_columns(new), self._dump(new)),
+            )
+            return new
+
+        return self._write(add)
+
+    def update_product(self, product: Product, /) -> Product:
+        """Return *product* as written at the next version.
+
+        Raises :class:`~mak.errors.NotFound` for an unknown id or computer, and
+        :class:`~mak.errors.ConcurrencyConflict` when the stored version has moved on or
+        another product of the computer has the same activation ID.
+        """
+
+        def update(connection: sqlite3.Connection) -> Product:
+            new = attrs.evolve(product, version=product.version + 1)
+            try:
+                cursor = connection.execute(
+                    "UPDATE products SET version = ?, computer_id = ?, activation_id = ?,"
+                    " family = ?, status = ?, data = ? WHERE id = ? AND version = ?",
+                    (
+                        new.version,
+                        *_product_columns(new),
+                        self._dump(new),
+                        new.id,
+                        product.version,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                # A moved computer id or activation id broke a constraint: say which.
+                _require_computer(connection, product.computer_id)
+                _require_activation_free(connection, product)
+                raise
+            if cursor.rowcount != 1:
+                _raise_stale(connection, "product", product.id, product.version)
+            return new
+
+        return self._write(update)
+
+    def product(self, product_id: str, /) -> Product:
+        """Return the product with that id, or raise :class:`~mak.errors.NotFound`."""
+        found = self._read(lambda c: self._fetch(c, Product, _SELECT_PRODUCT, product_id))
+        if found is None:
+            raise NotFound("product", product_id)
+        return found
+
+    def products(
+        self,
+        *,
+        family: ProductFamily | None = None,
+        status: LicenseStatus | None = None,
+        computer_id: str | None = None,
+    ) -> list[Product]:
+        """Return the products matching every filter given, sorted by id.
+
+        ``status`` compares with ``product.license_state.status``.
+        """
+        given: dict[str, object] = {
+            "family": None if family is None else family.value,
+            "status": None if status is None else int(status),
+            "computer": computer_id,
+        }
+        clauses = [_PRODUCT_FILTERS[name] for name, value in given.items() if value is not None]
+        parameters = [value for value in given.values() if value is not None]
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(f"SELECT data FROM products{where} ORDER BY id", parameters)  # noqa: S608  # fixed clauses, bound values
+        return [self._load(Product, data) for (data,) in rows]
+
+    # --- keys -------------------------------------------------------------------------
+
+    def add_key(self, record: KeyRecord, /) -> KeyRecord:
+        """Return *record* as stored at version 1, or the stored one if it is the same.
+
+        A different record for a stored key raises :class:`~mak.errors.ConcurrencyConflict`
+        naming the key masked.
+        """
+
+        def add(connection: sqlite3.Connection) -> KeyRecord:
+            stored = self._fetch(connection, KeyRecord, _SELECT_KEY, record.key.reveal())
+            if stored is not None:
+                return _same_or_conflict("key", record.id, record, stored)
+            new = attrs.evolve(record, version=1)
+            connection.execute(
+                "INSERT INTO product_keys (product_key, version, data) VALUES (?, 1, ?)",
+                (new.key.reveal(), self._dump(new)),
+            )
+            return new
+
+        return self._write(add)
+
+    def update_key(self, record: KeyRecord, /) -> KeyRecord:
+        """Return *record* as written at the next version.
+
+        Raises :class:`~mak.errors.NotFound` for a key not stored and
+        :class:`~mak.errors.ConcurrencyConflict` when the stored version has moved on.
+        """
+
+        def update(connection: sqlite3.Connection) -> KeyRecord:
+            new = attrs.evolve(record, version=record.version + 1)
+            cursor = connection.execute(
+                "UPDATE product_keys SET version = ?, data = ? WHERE product_key = ? AND version = ?",
+                (new.version, self._dump(new), new.key.reveal(), record.version),
+            )
+            if cursor.rowcount != 1:
+                _raise_stale(connection, "key", record.id, record.version, record.key.reveal())
+            return new
+
+        return self._write(update)
+
+    def key(self, key: ProductKey, /) -> KeyRecord:
+        """Return the record of *key*, or raise :class:`~mak.errors.NotFound` naming it masked."""
+        found = self._read(lambda c: self._fetch(c, KeyRecord, _SELECT_KEY, key.reveal()))
+        if found is None:
+            raise NotFound("key", str(key))
+        return found
+
+    def keys(self) -> list[KeyRecord]:
+        """Return every key record, in the order they were added."""
+        rows = self._rows("SELECT data FROM product_keys ORDER BY seq", ())
+        return [self._load(KeyRecord, data) for (data,) in rows]
+
+    # --- the CIL ----------------------------------------------------------------------
+
+    def add_confirmation(self, entry: CilEntry, /) -> CilEntry:
+        """Return *entry* once kept; keeping the same entry again changes nothing.
+
+        A different entry for a kept installation ID raises
+        :class:`~mak.errors.ConcurrencyConflict` and writes nothing. Inside
+        :meth:`transaction` this is one ``INSERT`` and no commit: fifty thousand entries
+        in one transaction take about twice as long as one ``executemany`` of their rows.
+        """
+        row = (
+            entry.installation_id.digits,
+            entry.computer_id,
+            entry.activation_id,
+            entry.confirmation_id.digits,
+            entry.partial_key,
+            entry.acquired_at.isoformat(),
+        )
+
+        def add(connection: sqlite3.Connection) -> CilEntry:
+            if connection.execute(_ADD_CONFIRMATION, row).rowcount == 1:
+                return entry
+            stored = self._cil_entry(connection.execute(_FIND_CONFIRMATION, row[:1]).fetchone())
+            if stored != entry:
+                iid = str(entry.installation_id)
+                raise ConcurrencyConflict("confirmation", iid, expected=0, actual=1)
+            return stored
+
+        return self._write(add)
+
+    def find_confirmation(self, installation_id: InstallationId, /) -> CilEntry | None:
+        """Return the entry kept for *installation_id*, or ``None``.
+
+        >>> import datetime as dt
+        >>> from mak.ids import ConfirmationId, InstallationId
+        >>> from mak.model import CilEntry
+        >>> iid = InstallationId.parse("1234565" * 9)
+        >>> inventory = SqliteInventory(":memory:")
+        >>> _ = inventory.add_confirmation(CilEntry(
+        ...     computer_id="c-1",
+        ...     activation_id="b92e9980-b9d5-4821-9c94-140f632f6312",
+        ...     installation_id=iid,
+        ...     confirmation_id=ConfirmationId.parse("123451" * 8, check_digits=False),
+        ...     partial_key="T83GX",
+        ...     acquired_at=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc),
+        ... ))
+        >>> inventory.find_confirmation(iid).partial_key
+        'T83GX'
+        >>> inventory.find_confirmation(InstallationId.parse("1234565" * 8 + "0000000")) is None
+        True
+        """
+        with self._lock:
+            try:
+                row = (
+                    self._live().execute(_FIND_CONFIRMATION, (installation_id.digits,)).fetchone()
+                )
+            except _FAILURES as error:
+                raise self._failure(error) from error
+        return None if row is None else self._cil_entry(row, installation_id)
+
+    def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
+        """Return the kept entries, or those of one computer, in the order they were added."""
+        select = f"SELECT {_CIL_COLUMNS} FROM confirmations"  # noqa: S608  # constant columns
+        if computer_id is None:
+            rows = self._rows(f"{select} ORDER BY seq", ())
+        else:
+            rows = self._rows(f"{select} WHERE computer_id = ? ORDER BY seq", (computer_id,))
+        return [self._cil_entry(row) for row in rows]
+
+    # --- history ----------------------------------------------------------------------
+
+    def record(self, action: ActionRecord, /) -> ActionRecord:
+        """Return *action* once appended to the history."""
+
+        def append(connection: sqlite3.Connection) -> ActionRecord:
+            connection.execute(
+                "INSERT INTO history (computer_id, product_id, data) VALUES (?, ?, ?)",
+                (action.computer_id, action.product_id, self._dump(action)),
+            )
+            return action
+
+        return self._write(append)
+
+    def history(
+        self, *, computer_id: str | None = None, product_id: str | None = None
+    ) -> list[ActionRecord]:
+        """Return the actions matching every filter given, oldest first."""
+        clauses: list[str] = []
+        parameters: list[str] = []
+        if computer_id is not None:
+            clauses.append("computer_id = ?")
+            parameters.append(computer_id)
+        if product_id is not None:
+            clauses.append("product_id = ?")
+            parameters.append(product_id)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._rows(f"SELECT data FROM history{where} ORDER BY seq", parameters)  # noqa: S608  # fixed clauses, bound values
+        return [self._load(ActionRecord, data) for (data,) in rows]
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _live(self) -> sqlite3.Connection:
+        if self._connection is None:
+            raise StorageError(f"The SQLite inventory {_shown(self._path)} is closed")
+        return self._connection
+
+    def _write(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run *operation* in the open transaction, or in one of its own."""
+        with self._lock:
+            connection = self._writable()
+            try:
+                if self._depth:
+                    return operation(connection)
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    result = operation(connection)
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                self._commit(connection)
+            except _FAILURES as error:
+                raise self._failure(error) from error
+            return result
+
+    def _writable(self) -> sqlite3.Connection:
+        """Return the connection, unless a failed nested block doomed the transaction."""
+        connection = self._live()
+        if self._depth and self._failed is None and not connection.in_transaction:
+            # SQLite ends a transaction itself on some errors (a full disk, say).
+            self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
+        if self._failed is not None:
+            raise StorageError(f"{self._failed}; nothing can be written until it ends")
+        return connection
+
+    def _read(self, operation: Callable[[sqlite3.Connection], _T]) -> _T:
+        with self._lock:
+            try:
+                return operation(self._live())
+            except _FAILURES as error:
+                raise self._failure(error) from error
+
+    def _rows(self, sql: str, parameters: Sequence[object]) -> list[Any]:
+        return self._read(lambda connection: connection.execute(sql, parameters).fetchall())
+
+    def _run(self, connection: sqlite3.Connection, sql: str) -> None:
+        try:
+            connection.execute(sql)
+        except sqlite3.Error as error:
+            raise self._failure(error) from error
+
+    def _commit(self, connection: sqlite3.Connection) -> None:
+        try:
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            # A failed COMMIT may leave the transaction open; end it before reporting.
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise self._failure(error) from error
+
+    def _failure(self, error: Exception) -> StorageError:
+        return StorageError(f"SQLite inventory {_shown(self._path)} failed: {redact(str(error))}")
+
+    def _cil_entry(
+        self, row: Sequence[str], installation_id: InstallationId | None = None
+    ) -> CilEntry:
+        """Build the entry a ``confirmations`` row holds (its IID already parsed, if given)."""
+        iid, computer_id, activation_id, cid, partial_key, acquired_at = row
+        try:
+            return CilEntry(
+                computer_id=computer_id,
+                activation_id=activation_id,
+                installation_id=installation_id or InstallationId(iid),
+                confirmation_id=ConfirmationId(cid),
+                partial_key=partial_key,
+                acquired_at=dt.datetime.fromisoformat(acquired_at),
+            )
+        except (MakError, TypeError, ValueError) as error:
+            reason = redact(str(error))
+        raise StorageError(
+            f"SQLite inventory {_shown(self._path)} holds an unreadable CilEntry: {reason}"
+        )
+
+    def _fetch(
+        self, connection: sqlite3.Connection, cls: type[_Record], sql: str, key: str
+    ) -> _Record | None:
+        row = connection.execute(sql, (key,)).fetchone()
+        return None if row is None else self._load(cls, row[0])
+
+    def _dump(self, record: object) -> str:
+        return _ENCODE(self._converter.unstructure(record))
+
+    def _load(self, cls: type[_T], data: str) -> _T:
+        try:
+            return self._converter.structure(json.loads(data), cls)
+        except (MakError, ValueError) as error:
+            reason = redact(str(error))
+        raise StorageError(
+            f"SQLite inventory {_shown(self._path)} holds an unreadable {cls.__name__}: {reason}"
+        )
+
+
+_ROLLED_BACK: Final = "Transaction rolled back: an exception left a nested transaction"
+_SELECT_COMPUTER: Final = "SELECT data FROM computers WHERE id = ?"
+_SELECT_PRODUCT: Final = "SELECT data FROM products WHERE id = ?"
+_SELECT_KEY: Final = "SELECT data FROM product_keys WHERE product_key = ?"
+_VERSION_OF: Final = {
+    "computer": "SELECT version FROM computers WHERE id = ?",
+    "product": "SELECT version FROM products WHERE id = ?",
+    "key": "SELECT version FROM product_keys WHERE product_key = ?",
+}
+
+
+def _same_or_conflict(kind: str, shown_id: str, given: _Record, stored: _Record) -> _Record:
+    """Return *stored* if *given* holds the same data, whatever its version; else raise."""
+    if attrs.evolve(given, version=stored.version) == stored:
+        return stored
+    raise ConcurrencyConflict(kind, shown_id, expected=given.version, actual=stored.version)
+
+
+def _raise_stale(
+    connection: sqlite3.Connection, kind: str, shown_id: str, expected: int, key: str | None = None
+) -> NoReturn:
+    """Raise why an update matched no row: the record is unknown, or its version moved on."""
+    row = connection.execute(_VERSION_OF[kind], (key or shown_id,)).fetchone()
+    if row is None:
+        raise NotFound(kind, shown_id)
+    raise ConcurrencyConflict(kind, shown_id, expected=expected, actual=row[0])
+
+
+def _require_computer(connection: sqlite3.Connection, computer_id: str) -> None:
+    if (
+        connection.execute("SELECT 1 FROM computers WHERE id = ?", (computer_id,)).fetchone()
+        is None
+    ):
+        raise NotFound("computer", computer_id)
+
+
+def _require_activation_free(connection: sqlite3.Connection, product: Product) -> None:
+    """Raise unless no other product of the computer has *product*'s activation ID."""
+    row = connection.execute(
+        "SELECT version FROM products WHERE computer_id = ? AND activation_id = ? AND id != ?",
+        (product.computer_id, product.activation_id, product.id),
+    ).fetchone()
+    if row is not None:
+        raise ConcurrencyConflict("product", product.id, expected=product.version, actual=row[0])
+
+
+def _product_columns(product: Product) -> tuple[str, str, str, int]:
+    status = int(product.license_state.status)
+    return product.computer_id, product.activation_id, product.family.value, status
+
+
+# --- opening and migrating ------------------------------------------------------------
+
+
+def _shown(path: str) -> str:
+    return repr(redact(path))
+
+
+def _open(path: str) -> sqlite3.Connection:
+    """Return a connection to a mak inventory at *path*, creating or migrating its schema."""
+    if not path:
+        raise StorageError("A SQLite inventory needs a path, or ':memory:'")
+    in_memory = path == ":memory:"
+    if not in_memory:
+        _create_owner_only(path)
+    try:
+        connection = sqlite3.connect(
+            path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+        )
+    except sqlite3.Error as error:
+        raise StorageError(f"Cannot open SQLite inventory {_shown(path)}: {error}") from error
+    try:
+        _prepare(connection, path, in_memory=in_memory)
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _create_owner_only(path: str) -> None:
+    """Create *path* empty with permissions 0o600 unless it exists, so keys never sit in a wider file."""
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as error:
+        raise StorageError(
+            f"Cannot create SQLite inventory {_shown(path)}: {error.strerror}"
+        ) from None
+    os.close(descriptor)
+
+
+def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> None:
+    try:
+        identity = _identity(connection)
+        _check_identity(identity, path)
+        if not in_memory:
+            connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        if identity[1] < len(_MIGRATIONS):
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                # Read again under the write lock: another process may have just done it.
+                identity = _identity(connection)
+                _check_identity(identity, path)
+                _migrate(connection, identity[1])
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+    except sqlite3.Error as error:
+        if _not_a_database(error):
+            raise StorageError(
+                f"{_shown(path)} is not a mak inventory: it is not a SQLite database"
+            ) from error
+        raise StorageError(f"Cannot open SQLite inventory {_shown(path)}: {error}") from error
+
+
+def _not_a_database(error: sqlite3.Error) -> bool:
+    # sqlite_errorname arrived in Python 3.11; 3.10 has only the message.
+    name = getattr(error, "sqlite_errorname", None)
+    return name == "SQLITE_NOTADB" or str(error) == "file is not a database"
+
+
+def _identity(connection: sqlite3.Connection) -> tuple[int, int, int]:
+    """Return the file's application id, schema version and number of schema objects."""
+    # One statement, so one snapshot: another process may be creating the schema.
+    row = connection.execute(
+        "SELECT (SELECT application_id FROM pragma_application_id),"
+        " (SELECT user_version FROM pragma_user_version),"
+        " (SELECT count(*) FROM sqlite_master)"
+    ).fetchone()
+    return row[0], row[1], row[2]
+
+
+def _check_identity(identity: tuple[int, int, int], path: str) -> None:
+    application_id, version, objects = identity
+    if application_id != APPLICATION_ID and (application_id != 0 or objects):
+        raise StorageError(
+            f"{_shown(path)} is not a mak inventory: it is a SQLite database of another"
+            " application; mak leaves it untouched"
+        )
+    if version > len(_MIGRATIONS):
+        raise StorageError(
+            f"{_shown(path)} is a mak inventory of schema version {version}, newer than"
+            f" this mak reads (up to {len(_MIGRATIONS)}); upgrade mak to open it"
+        )
+
+
+def _migrate(connection: sqlite3.Connection, version: int) -> None:
+    """Apply the migration steps after *version*, in the open transaction."""
+    connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    for number, step in enumerate(_MIGRATIONS[version:], start=version + 1):
+        for statement in step:
+            connection.execute(statement)
+        connection.execute(f"PRAGMA user_version = {number}")

@@ -1,0 +1,574 @@
+"""SqliteInventory: the Inventory contract, and what only the SQLite store promises."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+import attrs
+import pytest
+
+from mak.adapters import sqlite as sqlite_adapter
+from mak.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteInventory
+from mak.errors import ConcurrencyConflict, MakError, NotFound, StorageError
+from mak.testing import (
+    InventoryContract,
+    make_action,
+    make_computer,
+    make_confirmation,
+    make_installation_id,
+    make_key,
+    make_key_record,
+    make_product,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from mak.ports import Inventory
+
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where a test's inventory file goes; nothing is there yet."""
+    return tmp_path / "inventory.db"
+
+
+@pytest.fixture
+def opened() -> Iterator[list[SqliteInventory]]:
+    """A list to put inventories in; each is closed when the test ends."""
+    inventories: list[SqliteInventory] = []
+    yield inventories
+    for inventory in inventories:
+        inventory.close()
+
+
+def fill(inventory: SqliteInventory) -> None:
+    """Store one record of every kind, and update some."""
+    inventory.add_computer(make_computer(1))
+    product = inventory.add_product(make_product(1))
+    inventory.update_product(attrs.evolve(product, name="renamed"))
+    inventory.add_key(make_key_record(1))
+    inventory.add_confirmation(make_confirmation(1))
+    inventory.record(make_action(1))
+
+
+def everything(inventory: SqliteInventory) -> tuple[object, ...]:
+    """Every record the inventory lists."""
+    return (
+        inventory.computers(),
+        inventory.products(),
+        inventory.keys(),
+        inventory.confirmations(),
+        inventory.history(),
+    )
+
+
+def raw(path: Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection to *path*, to look at the file from outside."""
+    return sqlite3.connect(path, isolation_level=None)
+
+
+def pragma(path: Path, name: str) -> object:
+    connection = raw(path)
+    try:
+        return connection.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        connection.close()
+
+
+def dump(path: Path) -> list[str]:
+    """The file's whole content as SQL, read through a connection of its own."""
+    connection = raw(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
+def everything_said(error: BaseException) -> Iterator[str]:
+    """Every text an error carries: message, repr, attributes and chained errors."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield str(current)
+        yield repr(current)
+        yield from (repr(value) for value in vars(current).values())
+        pending += [current.__cause__, current.__context__]
+
+
+def assert_no_key_in(action: Callable[[], object], key: str) -> MakError:
+    with pytest.raises(MakError) as caught:
+        action()
+    secret = key.replace("-", "")[:20]  # the part a masked key hides
+    for text in everything_said(caught.value):
+        assert secret not in text.replace("-", "").upper(), text
+    return caught.value
+
+
+# --- the contract --------------------------------------------------------------------------
+
+
+class TestSqliteInventoryInMemory(InventoryContract):
+    """The contract suite, run against a ``:memory:`` SqliteInventory."""
+
+    @pytest.fixture
+    def inventory(self) -> Iterator[SqliteInventory]:
+        """A new, empty inventory in memory."""
+        with SqliteInventory(":memory:") as inventory:
+            yield inventory
+
+
+class TestSqliteInventoryInAFile(InventoryContract):
+    """The contract suite, run against a SqliteInventory file."""
+
+    @pytest.fixture
+    def inventory(self, path: Path) -> Iterator[SqliteInventory]:
+        """A new, empty inventory in a new file."""
+        with SqliteInventory(path) as inventory:
+            yield inventory
+
+
+def test_it_is_an_inventory() -> None:
+    with SqliteInventory(":memory:") as inventory:
+        port: Inventory = inventory  # mypy and pyright check the conformance here
+        assert port.computers() == []
+
+
+# --- the file ------------------------------------------------------------------------------
+
+
+@posix_only
+def test_a_new_file_is_for_its_owner_only(path: Path, opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(path))
+    inventory.add_key(make_key_record(1))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    wal = path.with_name(path.name + "-wal")
+    assert wal.exists()  # SQLite gives its companion files the database's permissions
+    assert stat.S_IMODE(wal.stat().st_mode) == 0o600
+
+
+@posix_only
+def test_an_existing_file_keeps_its_permissions(path: Path, opened: list[SqliteInventory]) -> None:
+    path.touch(mode=0o640)
+    path.chmod(0o640)
+    opened.append(SqliteInventory(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_reopening_a_file_keeps_everything(path: Path) -> None:
+    with SqliteInventory(path) as inventory:
+        fill(inventory)
+        before = everything(inventory)
+    with SqliteInventory(path) as inventory:
+        assert everything(inventory) == before
+        assert inventory.product("product-0001").version == 2
+        assert inventory.find_confirmation(make_installation_id(1)) == make_confirmation(1)
+
+
+def test_a_path_like_is_accepted(path: Path) -> None:
+    with SqliteInventory(path) as inventory:
+        assert inventory.path == str(path)
+        assert repr(inventory) == f"SqliteInventory({str(path)!r})"
+
+
+def test_the_file_passes_an_integrity_check(path: Path) -> None:
+    with SqliteInventory(path) as inventory:
+        fill(inventory)
+    assert pragma(path, "integrity_check") == "ok"
+    connection = raw(path)
+    try:
+        assert connection.execute("PRAGMA foreign_key_check").fetchall() == []
+    finally:
+        connection.close()
+
+
+def test_a_file_uses_write_ahead_logging(path: Path, opened: list[SqliteInventory]) -> None:
+    opened.append(SqliteInventory(path))
+    assert pragma(path, "journal_mode") == "wal"
+
+
+def test_foreign_keys_are_enforced(opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    connection = inventory._connection
+    assert connection is not None
+    assert connection.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    with pytest.raises(sqlite3.IntegrityError):
+        connection.execute(
+            "INSERT INTO products VALUES ('p', 1, 'no-such-computer', 'a', 'f', 0, '{}')"
+        )
+
+
+def test_the_file_is_marked_as_a_mak_inventory(path: Path) -> None:
+    SqliteInventory(path).close()
+    assert pragma(path, "application_id") == APPLICATION_ID
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+def test_a_missing_directory_is_a_storage_error(tmp_path: Path) -> None:
+    where = tmp_path / "missing" / "inventory.db"
+    with pytest.raises(StorageError, match="missing"):
+        SqliteInventory(where)
+
+
+def test_an_empty_path_is_refused() -> None:
+    with pytest.raises(StorageError, match="needs a path"):
+        SqliteInventory("")
+
+
+def test_closing_ends_every_use(path: Path) -> None:
+    inventory = SqliteInventory(path)
+    inventory.close()
+    inventory.close()
+    with pytest.raises(StorageError, match="is closed"):
+        inventory.computers()
+    with pytest.raises(StorageError, match="is closed"):
+        inventory.add_computer(make_computer(1))
+    with pytest.raises(StorageError, match="is closed"), inventory.transaction():
+        pass
+
+
+def test_the_context_manager_closes(path: Path) -> None:
+    with SqliteInventory(path) as inventory:
+        pass
+    with pytest.raises(StorageError, match="is closed"):
+        inventory.keys()
+
+
+# --- what the adapter refuses to open ------------------------------------------------------
+
+
+def test_another_applications_database_is_refused_untouched(path: Path) -> None:
+    connection = raw(path)
+    connection.execute("CREATE TABLE songs (title TEXT)")
+    connection.close()
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="is not a mak inventory") as caught:
+        SqliteInventory(path)
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == before
+    assert pragma(path, "journal_mode") == "delete"
+
+
+def test_a_database_of_another_application_id_is_refused(path: Path) -> None:
+    connection = raw(path)
+    connection.execute("PRAGMA application_id = 42")
+    connection.close()
+    with pytest.raises(StorageError, match="is not a mak inventory"):
+        SqliteInventory(path)
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(path: Path) -> None:
+    path.write_bytes(b"Name,Key\nlab,not a database at all\n" * 200)
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match="not a SQLite database") as caught:
+        SqliteInventory(path)
+    assert str(path) in str(caught.value)
+    assert path.read_bytes() == before
+
+
+def test_a_newer_schema_is_refused_untouched(path: Path) -> None:
+    SqliteInventory(path).close()
+    connection = raw(path)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    connection.close()
+    before = dump(path)
+    with pytest.raises(StorageError, match="newer than this mak reads") as caught:
+        SqliteInventory(path)
+    assert str(path) in str(caught.value)
+    assert f"schema version {SCHEMA_VERSION + 1}" in str(caught.value)
+    assert dump(path) == before
+
+
+def test_an_unreadable_record_is_a_storage_error(opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    inventory.add_computer(make_computer(1))
+    connection = inventory._connection
+    assert connection is not None
+    connection.execute("UPDATE computers SET data = '{\"id\": 3}'")
+    with pytest.raises(StorageError, match="unreadable Computer"):
+        inventory.computers()
+
+
+def test_an_unreadable_confirmation_is_a_storage_error(opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    inventory.add_confirmation(make_confirmation(1))
+    connection = inventory._connection
+    assert connection is not None
+    connection.execute("UPDATE confirmations SET acquired_at = 'yesterday'")
+    with pytest.raises(StorageError, match="unreadable CilEntry"):
+        inventory.confirmations()
+    with pytest.raises(StorageError, match="unreadable CilEntry"):
+        inventory.find_confirmation(make_installation_id(1))
+
+
+def test_text_sqlite_cannot_hold_is_a_storage_error(opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    with pytest.raises(StorageError, match="surrogates"):
+        inventory.add_computer(make_computer(1, name="PC-\ud800"))
+    with pytest.raises(StorageError, match="surrogates"):
+        inventory.computer("computer-\ud800")
+    assert inventory.computers() == []
+
+
+# --- migrations ----------------------------------------------------------------------------
+
+
+def test_a_new_file_is_migrated_to_the_current_schema(path: Path) -> None:
+    SqliteInventory(path).close()
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 1
+
+
+def test_an_older_file_is_migrated_forward_keeping_its_data(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SqliteInventory(path) as inventory:
+        fill(inventory)
+        before = everything(inventory)
+    step = ("ALTER TABLE computers ADD COLUMN note TEXT",)
+    monkeypatch.setattr(sqlite_adapter, "_MIGRATIONS", [*sqlite_adapter._MIGRATIONS, step])
+    with SqliteInventory(path) as inventory:
+        assert everything(inventory) == before
+    assert pragma(path, "user_version") == 2
+    connection = raw(path)
+    try:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(computers)")]
+    finally:
+        connection.close()
+    assert "note" in columns
+
+
+def test_a_failed_migration_leaves_the_file_as_it_was(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SqliteInventory(path) as inventory:
+        fill(inventory)
+    before = dump(path)
+    steps = ("CREATE TABLE extra (x)", "ALTER TABLE no_such_table ADD COLUMN y")
+    monkeypatch.setattr(sqlite_adapter, "_MIGRATIONS", [*sqlite_adapter._MIGRATIONS, steps])
+    with pytest.raises(StorageError, match="no_such_table"):
+        SqliteInventory(path)
+    assert dump(path) == before
+    assert pragma(path, "user_version") == 1
+
+
+# --- several connections to one file -------------------------------------------------------
+
+
+def test_a_stale_update_through_a_second_object_is_refused(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    first.add_computer(make_computer(1))
+    read = second.computer("computer-0001")
+    kept = first.update_computer(attrs.evolve(read, name="BY-FIRST"))
+    with pytest.raises(ConcurrencyConflict) as caught:
+        second.update_computer(attrs.evolve(read, name="BY-SECOND"))
+    assert (caught.value.expected, caught.value.actual) == (1, 2)
+    assert second.computer("computer-0001") == kept
+
+
+def test_objects_on_one_file_lose_no_update(path: Path, opened: list[SqliteInventory]) -> None:
+    opened.append(setup := SqliteInventory(path))
+    setup.add_key(make_key_record(1))
+    workers, rounds = 4, 10
+    failures: list[BaseException] = []
+
+    def bump() -> None:
+        with SqliteInventory(path) as own:
+            for _ in range(rounds):
+                while True:
+                    record = own.key(make_key(1))
+                    try:
+                        own.update_key(attrs.evolve(record, edition=f"v{record.version}"))
+                    except ConcurrencyConflict:
+                        continue
+                    break
+
+    def run() -> None:
+        try:
+            bump()
+        except BaseException as error:  # noqa: BLE001  # reported by the assertion below
+            failures.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert failures == []
+    assert setup.key(make_key(1)).version == 1 + workers * rounds
+
+
+_BUMP_IN_A_PROCESS = """
+import sys, attrs
+from mak.adapters.sqlite import SqliteInventory
+from mak.errors import ConcurrencyConflict
+from mak.testing import make_key
+with SqliteInventory(sys.argv[1]) as inventory:
+    for _ in range(int(sys.argv[2])):
+        while True:
+            record = inventory.key(make_key(1))
+            try:
+                inventory.update_key(attrs.evolve(record, edition=f"v{record.version}"))
+            except ConcurrencyConflict:
+                continue
+            break
+"""
+
+
+def test_processes_on_one_file_lose_no_update(path: Path, opened: list[SqliteInventory]) -> None:
+    opened.append(setup := SqliteInventory(path))
+    setup.add_key(make_key_record(1))
+    processes, rounds = 3, 15
+    children = [
+        subprocess.Popen([sys.executable, "-c", _BUMP_IN_A_PROCESS, str(path), str(rounds)])
+        for _ in range(processes)
+    ]
+    assert [child.wait(120) for child in children] == [0] * processes
+    assert setup.key(make_key(1)).version == 1 + processes * rounds
+
+
+def test_objects_opening_a_new_file_at_once_all_succeed(path: Path) -> None:
+    opened: list[object] = []
+    barrier = threading.Barrier(4)
+
+    def open_it() -> None:
+        barrier.wait()
+        try:
+            opened.append(SqliteInventory(path))
+        except BaseException as error:  # noqa: BLE001  # reported by the assertion below
+            opened.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    inventories = [o for o in opened if isinstance(o, SqliteInventory)]
+    try:
+        assert len(inventories) == 4, opened
+        inventories[0].add_computer(make_computer(1))
+        assert all(len(i.computers()) == 1 for i in inventories)
+    finally:
+        for inventory in inventories:
+            inventory.close()
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+
+
+def test_a_transaction_is_invisible_to_other_connections_until_it_ends(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(writer := SqliteInventory(path))
+    opened.append(reader := SqliteInventory(path))
+    with writer.transaction():
+        for n in range(3):
+            writer.add_computer(make_computer(n))
+        writer.add_confirmation(make_confirmation(1))
+        assert reader.computers() == []
+        assert reader.find_confirmation(make_installation_id(1)) is None
+    assert len(reader.computers()) == 3
+
+
+def test_a_failed_transaction_leaves_the_file_unchanged(path: Path) -> None:
+    with SqliteInventory(path) as inventory:
+        fill(inventory)
+    before = dump(path)
+    with SqliteInventory(path) as inventory:
+        stored = inventory.computer("computer-0001")
+
+        def fail() -> None:
+            with inventory.transaction():
+                inventory.update_computer(attrs.evolve(stored, name="CHANGED"))
+                inventory.add_computer(make_computer(2))
+                inventory.add_confirmation(make_confirmation(2))
+                inventory.record(make_action(2))
+                raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            fail()
+    assert dump(path) == before
+
+
+def test_a_write_waiting_too_long_for_a_lock_is_a_storage_error(
+    path: Path, opened: list[SqliteInventory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_adapter, "BUSY_TIMEOUT", 0.05)
+    opened.append(inventory := SqliteInventory(path))
+    blocker = raw(path)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError, match="locked"):
+            inventory.add_computer(make_computer(1))
+        with pytest.raises(StorageError, match="locked"), inventory.transaction():
+            pass
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert inventory.add_computer(make_computer(1)).version == 1
+
+
+# --- product keys --------------------------------------------------------------------------
+
+
+def test_keys_are_stored_in_full_in_the_file(path: Path) -> None:
+    record = make_key_record(1)
+    with SqliteInventory(path) as inventory:
+        inventory.add_key(record)
+    connection = raw(path)
+    try:
+        (data,) = connection.execute("SELECT data FROM product_keys").fetchone()
+    finally:
+        connection.close()
+    assert json.loads(data)["key"] == record.key.reveal()
+
+
+def test_keys_never_reach_an_error(opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    record = inventory.add_key(make_key_record(1))
+    secret = record.key.reveal()
+    conflict = assert_no_key_in(
+        lambda: inventory.add_key(attrs.evolve(record, edition="other")), secret
+    )
+    assert isinstance(conflict, ConcurrencyConflict)
+    inventory.update_key(attrs.evolve(record, edition="newer"))
+    assert_no_key_in(lambda: inventory.update_key(attrs.evolve(record, edition="stale")), secret)
+    missing = make_key(2)
+    assert isinstance(assert_no_key_in(lambda: inventory.key(missing), missing.reveal()), NotFound)
+    # A record damaged in the file: the error explains, and still hides the key.
+    connection = inventory._connection
+    assert connection is not None
+    bad = json.dumps({"key": secret, "channel": "no such channel"})
+    connection.execute("UPDATE product_keys SET data = ?", (bad,))
+    damaged = assert_no_key_in(lambda: inventory.key(record.key), secret)
+    assert isinstance(damaged, StorageError)
+
+
+def test_a_failing_write_says_what_sqlite_said_without_the_key(
+    opened: list[SqliteInventory],
+) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    connection = inventory._connection
+    assert connection is not None
+    connection.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON product_keys BEGIN"
+        " SELECT RAISE(ABORT, 'the disk said no'); END"
+    )
+    record = make_key_record(3)
+    error = assert_no_key_in(lambda: inventory.add_key(record), record.key.reveal())
+    assert type(error) is StorageError
+    assert "the disk said no" in str(error)
+    assert inventory.keys() == []
