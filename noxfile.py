@@ -77,8 +77,8 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict and pyright (strict)."""
     _install(session, "typing")
-    session.run("mypy", "src/mak")
-    session.run("pyright")
+    session.run("mypy", "src/mak", "tests/typing")
+    session.run("pyright", "src", "tests/typing")
 
 
 @nox.session

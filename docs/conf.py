@@ -40,6 +40,7 @@ nitpick_ignore_regex = [
     ),
     (r"py:class", r"mak\..*\._.*"),
     (r"py:(class|obj)", r"(mak\.statetable\.)?S"),  # the state type variable
+    (r"py:class", r"(dt\..*|AbstractContextManager|Iterable|Sequence|Mapping)"),
     (r"py:class", r"(Self|Final|ClassVar|Attribute|T|Path|PathLike|datetime|UUID)"),
     (r"py:.*", r"(int|str|bytes|bool|object|tuple|dict|list|Exception|ValueError|IntEnum|Enum)"),
 ]
