@@ -8,6 +8,7 @@ computes confirmation IDs and never contacts Microsoft or any network.
 
 from __future__ import annotations
 
+from mak.adapters import InMemoryInventory, SqliteInventory
 from mak.catalog import Catalog, Edition, ProductFamily
 from mak.codes import ActivationCode, Category, lookup
 from mak.errors import (
@@ -38,6 +39,17 @@ from mak.lifecycle import (
     LicenseStatus,
 )
 from mak.limits import MakPool, RemainingCount
+from mak.model import (
+    ActionRecord,
+    ByAddress,
+    ByDirectory,
+    ByName,
+    ByWorkgroup,
+    CilEntry,
+    Computer,
+    KeyRecord,
+    Product,
+)
 from mak.planning import (
     Connectivity,
     ConversionPlan,
@@ -50,12 +62,19 @@ from mak.planning import (
 from mak.serialization import configure_converter, make_converter
 
 __all__ = [
+    "ActionRecord",
     "ActivationCode",
     "ActivationError",
     "ActivationLimitExceeded",
     "ActivationMethod",
+    "ByAddress",
+    "ByDirectory",
+    "ByName",
+    "ByWorkgroup",
     "Catalog",
     "Category",
+    "CilEntry",
+    "Computer",
     "ConcurrencyConflict",
     "ConfirmationId",
     "Connectivity",
@@ -66,6 +85,7 @@ __all__ = [
     "GracePolicy",
     "IdLayout",
     "IllegalTransition",
+    "InMemoryInventory",
     "InstallationId",
     "InvalidChecksum",
     "InvalidComponent",
@@ -74,6 +94,7 @@ __all__ = [
     "KeyAlgorithm",
     "KeyChannel",
     "KeyFields",
+    "KeyRecord",
     "KmsClientPolicy",
     "KmsEndpoint",
     "KmsHost",
@@ -85,11 +106,13 @@ __all__ = [
     "MakPool",
     "NotFound",
     "Plan",
+    "Product",
     "ProductFamily",
     "ProductKey",
     "Recommendation",
     "RemainingCount",
     "ServiceRejected",
+    "SqliteInventory",
     "StorageError",
     "TransportError",
     "ValidationError",
