@@ -287,12 +287,21 @@ def test_next_contact_is_never_in_the_past(
 ) -> None:
     status, channel, method = product
     policy = KmsClientPolicy(activation_interval=activation, renewal_interval=renewal)
+    grace = status in {
+        LicenseStatus.OOB_GRACE,
+        LicenseStatus.OOT_GRACE,
+        LicenseStatus.NON_GENUINE_GRACE,
+        LicenseStatus.EXTENDED_GRACE,
+    }
+    last_contact = T0 + until - policy.validity
     state = LicenseState(
         status=status,
         channel=channel,
         partial_key=None if channel is None else "2YT43",
         method=method,
         licensed_until=T0 + until,
+        activated_at=last_contact,
+        grace_ends_at=T0 + until if grace else None,
     )
     found = policy.next_contact(state, T0)
     kms_client = channel is KeyChannel.GVLK or method is ActivationMethod.KMS
@@ -304,7 +313,7 @@ def test_next_contact_is_never_in_the_past(
     if status is not LicenseStatus.LICENSED:
         assert found == T0 + activation
         return
-    due = T0 + until - policy.validity + renewal  # the last renewal plus the interval
+    due = last_contact + renewal  # the last renewal plus the interval
     assert found == (due if due >= T0 else T0 + activation)
 
 
