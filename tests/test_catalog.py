@@ -522,3 +522,19 @@ def test_a_catalog_round_trips_through_the_converter_under_public_names() -> Non
     assert list(data) == ["editions"]
     assert data["editions"][0]["gvlk"] == "TVRH6-WHNXV-R9WG3-9XRFY-MY832"
     assert converter.structure(data, Catalog) == CATALOG
+
+
+@pytest.mark.parametrize(
+    ("build", "text"),
+    [
+        (lambda: Catalog((1,)), "editions[0]"),  # type: ignore[arg-type]
+        (lambda: Edition(123, ProductFamily.OFFICE, "Office 2019"), "<int>"),  # type: ignore[arg-type]
+        (lambda: Edition("Word", "office", "Office 2019"), "<str>"),  # type: ignore[arg-type]
+        (lambda: CATALOG.editions("office"), "<str>"),  # type: ignore[arg-type]
+    ],
+    ids=["catalog-item", "edition-name", "edition-family", "editions-family"],
+)
+def test_wrong_types_raise_mak_errors(build: Any, text: str) -> None:
+    with pytest.raises(errors.InvalidFormat) as caught:
+        build()
+    assert caught.value.text == text

@@ -604,7 +604,7 @@ def test_steps_describe_themselves() -> None:
     ]
     assert described == [
         "Install product key XXXXX-XXXXX-XXXXX-XXXXX-T83GX (slmgr /ipk).",
-        "Use the KMS host kms.contoso.com (slmgr /skms).",
+        "Use the KMS host kms.contoso.com:1688 (slmgr /skms).",
         "Clear any KMS host set by hand; DNS finds one if needed (slmgr /ckms).",
         "Activate with the KMS host (slmgr /ato); no MAK activation is used.",
         "Activate with Microsoft online (slmgr /ato); uses one MAK activation.",
@@ -728,3 +728,20 @@ def test_conversion_plan_round_trips_with_the_key_in_full() -> None:
 def test_bad_documents_are_refused(data: dict[str, Any], cls: type[object]) -> None:
     with pytest.raises(errors.InvalidFormat):
         make_converter().structure(data, cls)
+
+
+@pytest.mark.parametrize("endpoint", ["bad_host!!:99999", "kms:0", "2001:db8::1"])
+def test_a_malformed_endpoint_is_refused_when_the_plan_is_made(endpoint: str) -> None:
+    with pytest.raises(errors.ValidationError):
+        conversion(Product(PRO, KeyChannel.MAK), KMS, CATALOG, endpoint=endpoint)
+
+
+def test_a_parsed_endpoint_is_kept_as_a_kms_endpoint() -> None:
+    plan = conversion(Product(PRO, KeyChannel.MAK), KMS, CATALOG, endpoint="KMS.Contoso.com")
+    assert str(plan.steps[1].endpoint) == "kms.contoso.com:1688"
+
+
+@pytest.mark.parametrize("machines", [None, "pc-1", 5])
+def test_recommend_refuses_what_is_not_a_list_of_machines(machines: object) -> None:
+    with pytest.raises(errors.InvalidFormat, match="expected an iterable of Machine"):
+        recommend(machines)  # type: ignore[arg-type]

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Final, cast, final
 
 import attrs
 
+from mak import _validate
 from mak.errors import InvalidComponent, InvalidFormat, ValidationError
 from mak.keys import ProductKey
 
@@ -88,13 +89,15 @@ class Edition:
     Edition(name='Windows 11 Enterprise / Windows 10 Enterprise', family=<ProductFamily.WINDOWS_CLIENT: 'windows-client'>, release='Windows 10/11', gvlk=ProductKey('XXXXX-XXXXX-XXXXX-XXXXX-2YT43'))
     """
 
-    name: str
+    name: str = attrs.field(validator=_validate.text("edition"))
     """The name Microsoft lists; editions sharing one key are joined by a slash."""
-    family: ProductFamily
+    family: ProductFamily = attrs.field(validator=_validate.instance(ProductFamily))
     """Which KMS threshold applies."""
-    release: str
+    release: str = attrs.field(validator=_validate.text("edition"))
     """The product generation, such as ``"Windows 10/11"`` or ``"Office LTSC 2024"``."""
-    gvlk: ProductKey | None = None
+    gvlk: ProductKey | None = attrs.field(
+        default=None, validator=_validate.instance(ProductKey, optional=True)
+    )
     """The published KMS client setup key."""
 
 
@@ -113,6 +116,8 @@ def _normal(name: str) -> str:
 
 def _build_index(catalog: Catalog) -> _Index:
     """Index *catalog*'s editions, refusing a GVLK or a name that two of them share."""
+    # attrs builds this default before validators run: check the editions first.
+    _a_tuple(catalog, None, catalog.editions())
     name_at: dict[str, int] = {}
     key_at: dict[ProductKey, int] = {}
     editions = catalog.editions()
@@ -142,10 +147,15 @@ def _build_index(catalog: Catalog) -> _Index:
     return _Index(by_key={key: editions[index] for key, index in key_at.items()}, by_name=by_name)
 
 
-def _a_tuple(_: object, __: attrs.Attribute[tuple[Edition, ...]], value: object) -> None:
+def _a_tuple(_: object, __: object, value: object) -> None:
     if not isinstance(value, tuple):
         reason = f"must be a tuple, got {type(value).__name__}"
         raise InvalidFormat(_KIND, "editions", reason)
+    items: tuple[object, ...] = value  # pyright: ignore[reportUnknownVariableType]  # checked next
+    for index, item in enumerate(items):
+        if not isinstance(item, Edition):
+            reason = f"expected an Edition, got {type(item).__name__}"
+            raise InvalidFormat(_KIND, f"editions[{index}]", reason)
 
 
 @final
@@ -269,6 +279,8 @@ class Catalog:
         """
         if family is None:
             return self._editions
+        if not isinstance(family, ProductFamily):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
+            raise InvalidFormat.wrong_type("product family", family, "a ProductFamily")
         return tuple(edition for edition in self._editions if edition.family is family)
 
     def __len__(self) -> int:

@@ -121,10 +121,10 @@ class InvalidFormat(ValidationError):
     """
 
     @classmethod
-    def wrong_type(cls, kind: str, value: object) -> InvalidFormat:
-        """Return the error for a *value* that is not a string at all."""
+    def wrong_type(cls, kind: str, value: object, expected: str = "a string") -> InvalidFormat:
+        """Return the error for a *value* of the wrong type; only its type name is shown."""
         name = type(value).__name__
-        return cls(kind, f"<{name}>", f"expected a string, got {name}")
+        return cls(kind, f"<{name}>", f"expected {expected}, got {name}")
 
 
 class InvalidLength(InvalidFormat):

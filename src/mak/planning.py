@@ -27,6 +27,7 @@ Isolated: no Internet access, so MAK proxy activation gets its confirmation ID f
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 import attrs
@@ -34,10 +35,11 @@ import attrs
 from mak.catalog import ProductFamily
 from mak.errors import InvalidComponent, InvalidFormat, NotFound
 from mak.keys import ProductKey
+from mak.kms import KmsEndpoint
 from mak.lifecycle import ActivationMethod, KeyChannel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Mapping
+    from collections.abc import Iterator, Mapping
 
     from mak.catalog import Catalog
 
@@ -223,10 +225,15 @@ def _step_key(step: ConversionStep, __: attrs.Attribute[Any], value: object) -> 
         raise InvalidComponent("conversion step", "key", f"{step.kind.value} takes no key")
 
 
+def _endpoint(value: Any) -> Any:  # the validator judges what is not text
+    """Read ``host[:port]`` text as a :class:`~mak.kms.KmsEndpoint`, checked."""
+    return KmsEndpoint.parse(value) if isinstance(value, str) else value
+
+
 def _step_endpoint(step: ConversionStep, __: attrs.Attribute[Any], value: object) -> None:
     if step.kind is StepKind.SET_KMS_ENDPOINT:
-        if not isinstance(value, str) or not value.strip() or len(value.split()) != 1:
-            reason = "setting the KMS endpoint needs a host[:port] string without spaces"
+        if not isinstance(value, KmsEndpoint):
+            reason = "setting the KMS endpoint needs a KmsEndpoint or host[:port] text"
             raise InvalidFormat("conversion step", "endpoint", reason)
     elif value is not None:
         reason = f"{step.kind.value} takes no endpoint"
@@ -472,8 +479,10 @@ def _checked(machines: Iterable[Machine]) -> list[Machine]:
     """Return *machines* as a list, refusing a non-machine or a repeated id."""
     fleet: list[Machine] = []
     seen: dict[str, int] = {}
-    items = cast("Iterable[object]", machines)  # callers may pass anything
-    for index, machine in enumerate(items):
+    items = cast("object", machines)  # callers may pass anything
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        raise InvalidFormat.wrong_type("machine list", items, "an iterable of Machine")
+    for index, machine in enumerate(cast("Iterable[object]", items)):
         if not isinstance(machine, Machine):
             reason = f"expected a Machine, got {type(machine).__name__}"
             raise InvalidFormat("machine list", f"machines[{index}]", reason)
@@ -604,9 +613,9 @@ class StepKind(enum.Enum):
 class ConversionStep:
     """One step of a conversion: its kind and the argument that kind takes.
 
-    ``key`` is set for ``INSTALL_KEY`` only, ``endpoint`` (``"host"`` or ``"host:port"``,
-    parsed by whoever carries the step out) for ``SET_KMS_ENDPOINT`` only, and ``method``
-    for ``ACTIVATE`` only. Keys stay masked in ``repr()`` and ``str()``.
+    ``key`` is set for ``INSTALL_KEY`` only, ``endpoint`` (a
+    :class:`~mak.kms.KmsEndpoint`; ``"host[:port]"`` text is parsed) for
+    ``SET_KMS_ENDPOINT`` only, and ``method`` for ``ACTIVATE`` only. Keys stay masked in ``repr()`` and ``str()``.
 
     >>> step = ConversionStep(StepKind.INSTALL_KEY, key=ProductKey("W269N-WFGWX-YVC9B-4J6C9-T83GX"))
     >>> step
@@ -622,8 +631,10 @@ class ConversionStep:
     """What the step does."""
     key: ProductKey | None = attrs.field(default=None, validator=_step_key)
     """The key to install."""
-    endpoint: str | None = attrs.field(default=None, validator=_step_endpoint)
-    """The KMS host to use, as ``host`` or ``host:port``."""
+    endpoint: KmsEndpoint | None = attrs.field(
+        default=None, converter=_endpoint, validator=_step_endpoint
+    )
+    """The KMS host to use; text given as ``host[:port]`` is parsed and checked."""
     method: ActivationMethod | None = attrs.field(default=None, validator=_step_method)
     """How to activate: ``KMS``, ``MAK_INDEPENDENT`` or ``MAK_PROXY``."""
 
@@ -685,7 +696,7 @@ def conversion(
     catalog: Catalog,
     *,
     key: ProductKey | None = None,
-    endpoint: str | None = None,
+    endpoint: KmsEndpoint | str | None = None,
 ) -> ConversionPlan:
     """Return the steps that move *product* between MAK and KMS, as VAMT does it.
 
@@ -756,7 +767,7 @@ def _to_kms(
     channel: KeyChannel | None,
     catalog: Catalog,
     key: ProductKey | None,
-    endpoint: str | None,
+    endpoint: KmsEndpoint | str | None,
 ) -> ConversionPlan:
     if key is not None:
         reason = (

@@ -118,3 +118,27 @@ def test_plans_round_trip_through_the_converter(
     assert converter.structure(converter.unstructure(plan), Plan) == plan
     machines = converter.structure(converter.unstructure(fleet), list[Machine])
     assert machines == fleet
+
+
+@PROPERTY
+@pytest.mark.property
+@given(
+    st.integers(min_value=25, max_value=60),
+    st.lists(st.sampled_from(list(ProductFamily)), max_size=10),
+)
+def test_a_corporate_fleet_at_the_client_threshold_all_gets_kms(
+    clients: int, others: list[ProductFamily]
+) -> None:
+    # Enough Windows clients reach 25 on their own; every family then meets its threshold.
+    fleet = [
+        Machine(
+            f"pc-{n}", ProductFamily.WINDOWS_CLIENT, Connectivity.CORPORATE, False, "Windows 10/11"
+        )
+        for n in range(clients)
+    ] + [
+        Machine(f"other-{n}", family, Connectivity.CORPORATE, False, "Windows 10/11")
+        for n, family in enumerate(others)
+    ]
+    plan = recommend(fleet)
+    assert {r.method for r in plan} == {ActivationMethod.KMS}
+    assert plan.summary().mak_activations == 0
