@@ -102,7 +102,11 @@ def bench_write(folder: Path, make: Callable[[str], Inventory], name: str, count
     counter = iter(range(1_000_000))
 
     def through_inventory() -> None:
-        _write(make(str(folder / f"inventory-{next(counter)}.db")), data)
+        inventory = make(str(folder / f"inventory-{next(counter)}.db"))
+        _write(inventory, data)
+        close = getattr(inventory, "close", None)
+        if close is not None:  # the raw side closes its connection too
+            close()
 
     def raw() -> None:
         connection = _raw(str(folder / f"raw-{next(counter)}.db"))

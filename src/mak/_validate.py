@@ -44,6 +44,12 @@ def require_text(what: str, value: object) -> None:
         raise InvalidFormat.wrong_type(what, value)
     if not value.strip() or len(value) > _NAME_LIMIT or value.splitlines() != [value]:
         raise InvalidFormat(what, value, "must be 1 to 255 characters on one line, not blank")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidFormat(
+            what, value.encode("utf-8", "replace").decode(), "is not valid text"
+        ) from None
 
 
 def text(kind: str) -> Validator:

@@ -348,6 +348,9 @@ class Inventory(Protocol):
     def transaction(self) -> AbstractContextManager[None]:
         """Return a context in which every write is kept together or not at all.
 
-        An exception inside it undoes the writes made inside it and propagates.
+        An exception leaving it undoes every write made inside it and propagates. Nested
+        transactions join the outermost one: an exception leaving an inner block undoes
+        the whole outer transaction at once, and any later write in it, and its end,
+        raise :class:`~mak.errors.StorageError` (no savepoints).
         """
         ...

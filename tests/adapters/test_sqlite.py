@@ -15,7 +15,7 @@ import pytest
 
 from mak.adapters import sqlite as sqlite_adapter
 from mak.adapters.sqlite import APPLICATION_ID, SCHEMA_VERSION, SqliteInventory
-from mak.errors import ConcurrencyConflict, MakError, NotFound, StorageError
+from mak.errors import ConcurrencyConflict, InvalidFormat, MakError, NotFound, StorageError
 from mak.testing import (
     InventoryContract,
     make_action,
@@ -161,11 +161,39 @@ def test_a_new_file_is_for_its_owner_only(path: Path, opened: list[SqliteInvento
 
 
 @posix_only
-def test_an_existing_file_keeps_its_permissions(path: Path, opened: list[SqliteInventory]) -> None:
-    path.touch(mode=0o640)
-    path.chmod(0o640)
+def test_an_empty_file_planted_with_wide_permissions_is_narrowed(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    # Keys are about to go into it: owner only, as for a file mak creates itself.
+    path.touch(mode=0o666)
+    path.chmod(0o666)
     opened.append(SqliteInventory(path))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_an_existing_inventory_keeps_its_permissions(path: Path) -> None:
+    SqliteInventory(path).close()
+    path.chmod(0o640)  # the owner's choice, say for a backup group
+    SqliteInventory(path).close()
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_another_applications_wal_database_is_left_byte_for_byte(path: Path) -> None:
+    import hashlib  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("PRAGMA wal_autocheckpoint=0")
+    other.execute("CREATE TABLE t (x)")
+    other.execute("INSERT INTO t VALUES (1)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    wal = path.with_name(path.name + "-wal").read_bytes()
+    with pytest.raises(StorageError, match="another application"):
+        SqliteInventory(path)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert path.with_name(path.name + "-wal").read_bytes() == wal
+    other.close()
 
 
 def test_reopening_a_file_keeps_everything(path: Path) -> None:
@@ -314,12 +342,14 @@ def test_an_unreadable_confirmation_is_a_storage_error(opened: list[SqliteInvent
         inventory.find_confirmation(make_installation_id(1))
 
 
-def test_text_sqlite_cannot_hold_is_a_storage_error(opened: list[SqliteInventory]) -> None:
+def test_text_sqlite_cannot_hold_is_refused(opened: list[SqliteInventory]) -> None:
     opened.append(inventory := SqliteInventory(":memory:"))
-    with pytest.raises(StorageError, match="surrogates"):
-        inventory.add_computer(make_computer(1, name="PC-\ud800"))
-    with pytest.raises(StorageError, match="surrogates"):
+    with pytest.raises(InvalidFormat, match="is not valid text"):
+        make_computer(1, name="PC-\ud800")  # refused before any inventory sees it
+    with pytest.raises(StorageError, match="surrogates") as caught:
         inventory.computer("computer-\ud800")
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
     assert inventory.computers() == []
 
 

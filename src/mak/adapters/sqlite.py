@@ -33,6 +33,8 @@ import json
 import os
 import sqlite3
 import threading
+import urllib.parse
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
 
 import attrs
@@ -571,12 +573,17 @@ class SqliteInventory:
                 try:
                     result = operation(connection)
                 except BaseException:
-                    connection.execute("ROLLBACK")
+                    # SQLite may have ended the transaction itself (a full disk, say).
+                    if connection.in_transaction:
+                        connection.execute("ROLLBACK")
                     raise
                 self._commit(connection)
             except _FAILURES as error:
-                raise self._failure(error) from error
-            return result
+                failure = self._failure(error)
+            else:
+                return result
+            # Raised unchained: the cause may hold the record's JSON, full keys included.
+            raise failure
 
     def _writable(self) -> sqlite3.Connection:
         """Return the connection, unless a failed nested block doomed the transaction."""
@@ -593,7 +600,8 @@ class SqliteInventory:
             try:
                 return operation(self._live())
             except _FAILURES as error:
-                raise self._failure(error) from error
+                failure = self._failure(error)
+            raise failure
 
     def _rows(self, sql: str, parameters: Sequence[object]) -> list[Any]:
         return self._read(lambda connection: connection.execute(sql, parameters).fetchall())
@@ -602,7 +610,10 @@ class SqliteInventory:
         try:
             connection.execute(sql)
         except sqlite3.Error as error:
-            raise self._failure(error) from error
+            failure = self._failure(error)
+        else:
+            return
+        raise failure
 
     def _commit(self, connection: sqlite3.Connection) -> None:
         try:
@@ -611,7 +622,10 @@ class SqliteInventory:
             # A failed COMMIT may leave the transaction open; end it before reporting.
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            raise self._failure(error) from error
+            failure = self._failure(error)
+        else:
+            return
+        raise failure
 
     def _failure(self, error: Exception) -> StorageError:
         return StorageError(f"SQLite inventory {_shown(self._path)} failed: {redact(str(error))}")
@@ -719,7 +733,9 @@ def _open(path: str) -> sqlite3.Connection:
         raise StorageError("A SQLite inventory needs a path, or ':memory:'")
     in_memory = path == ":memory:"
     if not in_memory:
-        _create_owner_only(path)
+        created = _create_owner_only(path)
+        if not created:
+            _check_file(path)
     try:
         connection = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
@@ -734,17 +750,68 @@ def _open(path: str) -> sqlite3.Connection:
     return connection
 
 
-def _create_owner_only(path: str) -> None:
-    """Create *path* empty with permissions 0o600 unless it exists, so keys never sit in a wider file."""
+def _create_owner_only(path: str) -> bool:
+    """Create *path* empty with permissions 0o600 unless it exists; return whether it did."""
     try:
         descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     except FileExistsError:
-        return
+        return False
     except OSError as error:
         raise StorageError(
             f"Cannot create SQLite inventory {_shown(path)}: {error.strerror}"
         ) from None
     os.close(descriptor)
+    return True
+
+
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+
+
+def _foreign(path: str) -> bool:
+    """Whether the SQLite file at *path* belongs to another application, read without writing.
+
+    The main file's header can lag behind its write-ahead log, so ask SQLite, read-only:
+    a file with no application id is either one mak is still creating (no schema yet) or
+    another application's.
+    """
+    uri = "file:" + urllib.parse.quote(str(Path(path).resolve())) + "?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT)) as reader:
+            application_id, _, objects = _identity(reader)
+    except sqlite3.Error:
+        return True  # unreadable as SQLite: not a file to write keys into
+    return application_id != APPLICATION_ID and (application_id != 0 or objects > 0)
+
+
+def _check_file(path: str) -> None:
+    """Refuse an existing file before SQLite opens it, so a refused file stays as it was.
+
+    SQLite itself would replay another application's write-ahead log on opening, and a
+    file planted empty with wide permissions would hold keys where others can read them.
+    """
+    try:
+        with open(path, "rb") as stream:  # noqa: PTH123  # str paths as well as Path
+            header = stream.read(100)
+        status = os.stat(path)  # noqa: PTH116  # str paths as well as Path
+    except OSError as error:
+        raise StorageError(
+            f"Cannot open SQLite inventory {_shown(path)}: {error.strerror}"
+        ) from None
+    if header and (len(header) < 100 or not header.startswith(_SQLITE_MAGIC)):
+        raise StorageError(f"{_shown(path)} is not a mak inventory: it is not a SQLite database")
+    application_id = int.from_bytes(header[68:72], "big") if header else None
+    if application_id not in (None, APPLICATION_ID) and _foreign(path):
+        raise StorageError(
+            f"{_shown(path)} is not a mak inventory: it is a SQLite database of another"
+            " application; mak leaves it untouched"
+        )
+    if not header and hasattr(os, "getuid"):  # an empty file mak did not create
+        if status.st_uid != os.getuid():
+            raise StorageError(
+                f"{_shown(path)} is an empty file of another user; mak will not keep keys in it"
+            )
+        if status.st_mode & 0o077:
+            os.chmod(path, 0o600)  # noqa: PTH101  # keys go in it: owner only, as mak creates
 
 
 def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> None:
@@ -752,7 +819,10 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
         identity = _identity(connection)
         _check_identity(identity, path)
         if not in_memory:
-            connection.execute("PRAGMA journal_mode = WAL")
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StorageError(f"SQLite inventory {_shown(path)} could not use WAL ({mode})")
+            connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
         if identity[1] < len(_MIGRATIONS):
             connection.execute("BEGIN IMMEDIATE")
@@ -797,7 +867,7 @@ def _check_identity(identity: tuple[int, int, int], path: str) -> None:
             f"{_shown(path)} is not a mak inventory: it is a SQLite database of another"
             " application; mak leaves it untouched"
         )
-    if version > len(_MIGRATIONS):
+    if application_id == APPLICATION_ID and version > len(_MIGRATIONS):
         raise StorageError(
             f"{_shown(path)} is a mak inventory of schema version {version}, newer than"
             f" this mak reads (up to {len(_MIGRATIONS)}); upgrade mak to open it"
