@@ -828,10 +828,35 @@ class InventoryContract:
         )
 
     def test_add_confirmation_again_is_a_no_op(self, inventory: Inventory) -> None:
-        """The same entry kept twice is kept once."""
+        """The same entry kept twice is kept once, in its first place."""
         entry = inventory.add_confirmation(make_confirmation(1))
+        second = inventory.add_confirmation(make_confirmation(2))
         assert inventory.add_confirmation(make_confirmation(1)) == entry
-        assert inventory.confirmations() == [entry]
+        assert inventory.confirmations() == [entry, second]
+
+    def test_update_product_and_key_from_a_version_never_stored_conflict(
+        self, inventory: Inventory
+    ) -> None:
+        """A version ahead of the stored one is as stale as one behind it, for every kind."""
+        inventory.add_computer(make_computer(1))
+        product = inventory.add_product(make_product(1))
+        key = inventory.add_key(make_key_record(1))
+        with pytest.raises(ConcurrencyConflict):
+            inventory.update_product(attrs.evolve(product, name="X", version=5))
+        with pytest.raises(ConcurrencyConflict):
+            inventory.update_key(attrs.evolve(key, edition="X", version=5))
+        assert inventory.product(product.id) == product
+        assert inventory.key(key.key) == key
+
+    def test_times_keep_their_microseconds(self, inventory: Inventory) -> None:
+        """A stored time comes back exactly: microseconds are not rounded away."""
+        precise = SAMPLE_TIME.replace(microsecond=123456)
+        entry = make_confirmation(1, acquired_at=precise)
+        assert inventory.add_confirmation(entry) == entry
+        assert inventory.add_confirmation(entry) == entry  # an idempotent re-add still matches
+        assert inventory.find_confirmation(entry.installation_id) == entry
+        action = inventory.record(make_action(1, at=precise))
+        assert inventory.history() == [action]
 
     def test_another_confirmation_for_a_kept_iid_conflicts(self, inventory: Inventory) -> None:
         """A different entry for a kept IID raises ConcurrencyConflict, writes nothing."""
@@ -962,6 +987,9 @@ class InventoryContract:
         inventory.add_computer(make_computer(1))
         product = inventory.add_product(make_product(1))
         key = inventory.add_key(make_key_record(1))
+        # Kept before the transaction: a rollback must not take these with it.
+        inventory.add_confirmation(make_confirmation(5))
+        inventory.record(make_action(5))
         before = (
             inventory.computers(),
             inventory.products(),
