@@ -83,3 +83,20 @@ def test_every_public_name_has_a_docstring(name: str, obj: object) -> None:
 def test_every_public_module_declares_all() -> None:
     for module_name in PUBLIC_MODULES:
         assert hasattr(importlib.import_module(module_name), "__all__"), module_name
+
+
+def test_every_exported_name_loads_lazily_from_its_module() -> None:
+    assert set(mak._EXPORTS) == set(mak.__all__)
+    for name, module in mak._EXPORTS.items():
+        assert getattr(mak, name) is getattr(importlib.import_module(module), name)
+
+
+def test_importing_a_domain_module_loads_no_storage_or_cattrs() -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = "import sys, mak.keys; print('sqlite3' in sys.modules or 'cattrs' in sys.modules)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"

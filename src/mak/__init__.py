@@ -8,58 +8,62 @@ computes confirmation IDs and never contacts Microsoft or any network.
 
 from __future__ import annotations
 
-from mak.adapters import InMemoryInventory, SqliteInventory
-from mak.catalog import Catalog, Edition, ProductFamily
-from mak.codes import ActivationCode, Category, lookup
-from mak.errors import (
-    ActivationError,
-    ActivationLimitExceeded,
-    ConcurrencyConflict,
-    CsvlkLimitExceeded,
-    IllegalTransition,
-    InvalidChecksum,
-    InvalidComponent,
-    InvalidFormat,
-    InvalidLength,
-    MakError,
-    NotFound,
-    ServiceRejected,
-    StorageError,
-    TransportError,
-    ValidationError,
-)
-from mak.ids import ConfirmationId, IdLayout, InstallationId
-from mak.keys import KeyAlgorithm, KeyFields, ProductKey
-from mak.kms import CsvlkPool, KmsClientPolicy, KmsEndpoint, KmsHost, KmsResponse
-from mak.lifecycle import (
-    ActivationMethod,
-    GracePolicy,
-    KeyChannel,
-    LicenseState,
-    LicenseStatus,
-)
-from mak.limits import MakPool, RemainingCount
-from mak.model import (
-    ActionRecord,
-    ByAddress,
-    ByDirectory,
-    ByName,
-    ByWorkgroup,
-    CilEntry,
-    Computer,
-    KeyRecord,
-    Product,
-)
-from mak.planning import (
-    Connectivity,
-    ConversionPlan,
-    Machine,
-    Plan,
-    Recommendation,
-    conversion,
-    recommend,
-)
-from mak.serialization import configure_converter, make_converter
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the names below, for type checkers; at run time they load lazily
+    from mak.adapters import InMemoryInventory, SqliteInventory
+    from mak.catalog import Catalog, Edition, ProductFamily
+    from mak.codes import ActivationCode, Category, lookup
+    from mak.errors import (
+        ActivationError,
+        ActivationLimitExceeded,
+        ConcurrencyConflict,
+        CsvlkLimitExceeded,
+        IllegalTransition,
+        InvalidChecksum,
+        InvalidComponent,
+        InvalidFormat,
+        InvalidLength,
+        MakError,
+        NotFound,
+        ServiceRejected,
+        StorageError,
+        TransportError,
+        ValidationError,
+    )
+    from mak.ids import ConfirmationId, IdLayout, InstallationId
+    from mak.keys import KeyAlgorithm, KeyFields, ProductKey
+    from mak.kms import CsvlkPool, KmsClientPolicy, KmsEndpoint, KmsHost, KmsResponse
+    from mak.lifecycle import (
+        ActivationMethod,
+        GracePolicy,
+        KeyChannel,
+        LicenseState,
+        LicenseStatus,
+    )
+    from mak.limits import MakPool, RemainingCount
+    from mak.model import (
+        ActionRecord,
+        ByAddress,
+        ByDirectory,
+        ByName,
+        ByWorkgroup,
+        CilEntry,
+        Computer,
+        KeyRecord,
+        Product,
+    )
+    from mak.planning import (
+        Connectivity,
+        ConversionPlan,
+        Machine,
+        Plan,
+        Recommendation,
+        conversion,
+        recommend,
+    )
+    from mak.serialization import configure_converter, make_converter
 
 __all__ = [
     "ActionRecord",
@@ -123,8 +127,72 @@ __all__ = [
     "recommend",
 ]
 
+# Each public name and the module that defines it: importing mak stays cheap (no
+# sqlite3, no cattrs) until a name is used.
+_EXPORTS: dict[str, str] = {
+    "ActionRecord": "mak.model",
+    "ActivationCode": "mak.codes",
+    "ActivationError": "mak.errors",
+    "ActivationLimitExceeded": "mak.errors",
+    "ActivationMethod": "mak.lifecycle",
+    "ByAddress": "mak.model",
+    "ByDirectory": "mak.model",
+    "ByName": "mak.model",
+    "ByWorkgroup": "mak.model",
+    "Catalog": "mak.catalog",
+    "Category": "mak.codes",
+    "CilEntry": "mak.model",
+    "Computer": "mak.model",
+    "ConcurrencyConflict": "mak.errors",
+    "ConfirmationId": "mak.ids",
+    "Connectivity": "mak.planning",
+    "ConversionPlan": "mak.planning",
+    "CsvlkLimitExceeded": "mak.errors",
+    "CsvlkPool": "mak.kms",
+    "Edition": "mak.catalog",
+    "GracePolicy": "mak.lifecycle",
+    "IdLayout": "mak.ids",
+    "IllegalTransition": "mak.errors",
+    "InMemoryInventory": "mak.adapters",
+    "InstallationId": "mak.ids",
+    "InvalidChecksum": "mak.errors",
+    "InvalidComponent": "mak.errors",
+    "InvalidFormat": "mak.errors",
+    "InvalidLength": "mak.errors",
+    "KeyAlgorithm": "mak.keys",
+    "KeyChannel": "mak.lifecycle",
+    "KeyFields": "mak.keys",
+    "KeyRecord": "mak.model",
+    "KmsClientPolicy": "mak.kms",
+    "KmsEndpoint": "mak.kms",
+    "KmsHost": "mak.kms",
+    "KmsResponse": "mak.kms",
+    "LicenseState": "mak.lifecycle",
+    "LicenseStatus": "mak.lifecycle",
+    "Machine": "mak.planning",
+    "MakError": "mak.errors",
+    "MakPool": "mak.limits",
+    "NotFound": "mak.errors",
+    "Plan": "mak.planning",
+    "Product": "mak.model",
+    "ProductFamily": "mak.catalog",
+    "ProductKey": "mak.keys",
+    "Recommendation": "mak.planning",
+    "RemainingCount": "mak.limits",
+    "ServiceRejected": "mak.errors",
+    "SqliteInventory": "mak.adapters",
+    "StorageError": "mak.errors",
+    "TransportError": "mak.errors",
+    "ValidationError": "mak.errors",
+    "configure_converter": "mak.serialization",
+    "conversion": "mak.planning",
+    "lookup": "mak.codes",
+    "make_converter": "mak.serialization",
+    "recommend": "mak.planning",
+}
 
-def __getattr__(name: str) -> str:
+
+def __getattr__(name: str) -> object:
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415  # lazily
 
@@ -132,7 +200,12 @@ def __getattr__(name: str) -> str:
             return version("mak")
         except PackageNotFoundError:  # a plain checkout on sys.path, never installed
             return "0+unknown"
-    raise AttributeError(f"module 'mak' has no attribute {name!r}")
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mak' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # found once, then an ordinary module attribute
+    return value
 
 
 def __dir__() -> list[str]:
