@@ -123,6 +123,8 @@ def docs(session: nox.Session) -> None:
 GENERATED = {
     "lifecycle.mmd": ("diagram", "--format", "mermaid"),
     "lifecycle-table.md": ("diagram", "--format", "markdown"),
+    "proxy.mmd": ("diagram", "--machine", "proxy", "--format", "mermaid"),
+    "proxy-table.md": ("diagram", "--machine", "proxy", "--format", "markdown"),
 }
 
 

@@ -132,3 +132,11 @@ def test_diagram_prints_the_licensing_machine(
 
 def test_diagram_refuses_an_unknown_format(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "diagram", "--format", "png")[0] == 2
+
+
+def test_diagram_draws_the_proxy_machine(capsys: pytest.CaptureFixture[str]) -> None:
+    from mak import proxystage  # noqa: PLC0415
+
+    code, out, _ = run(capsys, "diagram", "--machine", "proxy")
+    assert code == 0
+    assert out == proxystage.to_mermaid() + "\n"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mak import lifecycle
+from mak import lifecycle, proxystage
 
 GENERATED = Path(__file__).parent.parent / "docs" / "_generated"
 
@@ -16,6 +16,8 @@ GENERATED = Path(__file__).parent.parent / "docs" / "_generated"
     [
         ("lifecycle.mmd", lifecycle.to_mermaid),
         ("lifecycle-table.md", lifecycle.transition_table_markdown),
+        ("proxy.mmd", proxystage.to_mermaid),
+        ("proxy-table.md", proxystage.transition_table_markdown),
     ],
 )
 def test_committed_drawing_matches_the_table(name: str, drawing: object) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import mak
 from mak.catalog import Catalog
@@ -18,13 +18,17 @@ from mak.errors import ValidationError
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import KeyAlgorithm, ProductKey
 from mak.lifecycle import LICENSING
+from mak.proxystage import PROXY
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from mak.statetable import StateTable
+
 __all__ = ["main"]
 
 OK, INVALID, USAGE = 0, 1, 2
+_MACHINES: dict[str, StateTable[Any]] = {"licensing": LICENSING, "proxy": PROXY}
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
@@ -80,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     diagram = commands.add_parser("diagram", help="draw a state machine of mak")
     diagram.add_argument(
-        "--machine", choices=["licensing"], default="licensing", help="which machine"
+        "--machine", choices=["licensing", "proxy"], default="licensing", help="which machine"
     )
     diagram.add_argument(
         "--format", choices=["mermaid", "dot", "markdown"], default="mermaid", help="output"
@@ -138,7 +142,7 @@ def _code(arguments: argparse.Namespace, _: TextIO) -> None:
 
 
 def _diagram(arguments: argparse.Namespace, _: TextIO) -> None:
-    table = LICENSING  # the only machine so far; --machine names it for later ones
+    table = _MACHINES[arguments.machine]
     drawings = {"mermaid": table.to_mermaid, "dot": table.to_dot, "markdown": table.to_markdown}
     print(drawings[arguments.format]())
 

@@ -31,6 +31,7 @@ from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ALPHABET, ProductKey
 from mak.lifecycle import KeyChannel, LicenseState, LicenseStatus
 from mak.limits import RemainingCount
+from mak.proxystage import ProxyProgress
 
 __all__ = [
     "MAX_ADDRESSES",
@@ -138,7 +139,9 @@ class Product:
     ``activation_id`` is the SKU's GUID (``SoftwareLicensingProduct.ID``), lower-case.
     ``channel`` and ``partial_key`` come from ``license_state``, so they never disagree
     with it. ``installation_id`` and ``extended_pid`` are what the computer last showed;
-    ``confirmation_id`` is the CID deposited, or waiting to be.
+    ``confirmation_id`` is the CID deposited, or waiting to be. ``proxy`` is how far the
+    product has come through proxy activation (:mod:`mak.proxystage`), kept so that an
+    interrupted batch resumes where it stopped.
     """
 
     id: str = attrs.field(validator=_validate.text("product"))
@@ -160,6 +163,9 @@ class Product:
     )
     last_action: LastAction | None = attrs.field(
         default=None, validator=_validate.instance(LastAction, optional=True)
+    )
+    proxy: ProxyProgress = attrs.field(
+        factory=ProxyProgress.new, validator=_validate.instance(ProxyProgress)
     )
     version: int = attrs.field(default=0, validator=_validate.version)
 
