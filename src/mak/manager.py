@@ -1,0 +1,1175 @@
+"""The use cases: VAMT's verbs over the ports, each returning a :class:`BatchReport`.
+
+:class:`VolumeActivationManager` takes the ports (an inventory, the clearinghouse, a
+connector to the managed computers, a clock, optionally discovery and a catalog) and
+offers one method per thing an administrator does with VAMT: discover computers and
+their products, install keys, activate online, proxy-activate (collect installation IDs,
+acquire confirmation IDs in one service call per batch, deposit them), reactivate
+locally after a reimage, convert between MAK and KMS, and keep the remaining MAK count.
+
+Every verb works product by product: one product's failure becomes a failed
+:class:`Outcome` carrying its :class:`~mak.codes.ActivationCode`, and the batch goes on.
+Every confirmation ID received is written to the inventory (its CIL) before any is
+deposited, and the CIL is asked before the clearinghouse, so a batch run again, or
+resumed after a crash, never spends an activation twice for one installation ID.
+
+>>> from datetime import timedelta
+>>> report = BatchReport(
+...     action="refresh",
+...     outcomes=(Outcome("p-1", True, None, "refreshed"), Outcome("p-2", False, lookup(0x800706BA), "offline")),
+...     elapsed=timedelta(seconds=1),
+... )
+>>> report.succeeded, report.failed, report.counts
+(1, 1, {'ok': 1, '0x800706BA': 1})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
+
+import attrs
+
+from mak.catalog import Catalog
+from mak.codes import (
+    CID_IID_MISMATCH,
+    MISMATCHED_SKU,
+    NO_PRODUCT_KEY,
+    OUT_OF_TOLERANCE,
+    ActivationCode,
+    lookup,
+)
+from mak.errors import (
+    ConcurrencyConflict,
+    InvalidComponent,
+    MakError,
+    NotFound,
+    ServiceRejected,
+    TransportError,
+)
+from mak.keys import ProductKey
+from mak.lifecycle import ActivationMethod, KeyChannel, LicenseState, LicenseStatus
+from mak.limits import RemainingCount
+from mak.model import ActionRecord, CilEntry, KeyRecord, LastAction, Product
+from mak.planning import StepKind, conversion
+from mak.ports import CidRequest
+from mak.proxystage import (
+    CidAcquired,
+    CidDeposited,
+    HardwareReplaced,
+    IidCollected,
+    ProxyEvent,
+    ProxyProgress,
+    ProxyStage,
+    Reimaged,
+    Retried,
+    StageFailed,
+    StageKeyInstalled,
+    advance_stage,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Sequence
+
+    from mak.ids import InstallationId
+    from mak.kms import KmsEndpoint
+    from mak.model import Computer, Query
+    from mak.ports import (
+        ActivationService,
+        CidResult,
+        Clock,
+        ComputerEndpoint,
+        Discovery,
+        EndpointConnector,
+        Inventory,
+        ProductInfo,
+    )
+
+__all__ = [
+    "RPC_SERVER_UNAVAILABLE",
+    "BatchReport",
+    "Outcome",
+    "ProductRef",
+    "Progress",
+    "RetryPolicy",
+    "VolumeActivationManager",
+    "wait_real_time",
+]
+
+RPC_SERVER_UNAVAILABLE: Final[int] = 0x800706BA
+"""The code of a transport failure that carries none of its own."""
+
+_GENERAL_SERVICE_ERROR: Final[int] = 0xC004B100
+_ID_LIMIT: Final = 255
+
+ProductRef: TypeAlias = "Product | str"
+"""A product, or its id: use cases always re-read the inventory's current version."""
+
+Progress: TypeAlias = "Callable[[int, int], None]"
+"""A callback told ``(done, total)`` as a batch moves on; the last call has done == total."""
+
+
+# --- results ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Outcome:
+    """Return how one product fared in a batch: ``ok``, or the ``code`` and ``detail`` of why not.
+
+    ``product_id`` is ``None`` only for outcomes that concern no product: a computer
+    discovery could not reach, or a key of :meth:`VolumeActivationManager.add_product_key`.
+    ``code`` may be ``None`` on a failure that is not a licensing refusal (a product
+    missing from the inventory, a step done out of order); ``detail`` then says why.
+
+    >>> Outcome("p-1", False, lookup(0xC004C020), "limit reached").code.symbol
+    'SL_E_CHPA_DMAK_LIMIT_EXCEEDED'
+    """
+
+    product_id: str | None
+    ok: bool
+    code: ActivationCode | None
+    detail: str
+
+
+def _outcomes(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class BatchReport:
+    """Return what a verb did: one :class:`Outcome` per product, in order, and how long it took.
+
+    ``service_calls`` counts the calls made to the clearinghouse. Iterating yields the
+    outcomes; ``counts`` groups them by ``"ok"`` or the failure code's hex (``"failed"``
+    for a failure without a code).
+
+    >>> report = BatchReport(action="reactivate", outcomes=[Outcome("p-1", True, None, "")])
+    >>> [outcome.ok for outcome in report], report.service_calls
+    ([True], 0)
+    """
+
+    action: str
+    outcomes: tuple[Outcome, ...] = attrs.field(converter=_outcomes)
+    elapsed: dt.timedelta = dt.timedelta(0)
+    service_calls: int = 0
+
+    @property
+    def succeeded(self) -> int:
+        """How many outcomes are successes."""
+        return sum(outcome.ok for outcome in self.outcomes)
+
+    @property
+    def failed(self) -> int:
+        """How many outcomes are failures."""
+        return len(self.outcomes) - self.succeeded
+
+    @property
+    def failures(self) -> tuple[Outcome, ...]:
+        """The failed outcomes, in order."""
+        return tuple(outcome for outcome in self.outcomes if not outcome.ok)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The number of outcomes per ``"ok"`` / failure code hex / ``"failed"``."""
+        return dict(Counter(_count_key(outcome) for outcome in self.outcomes))
+
+    def outcome(self, product_id: str) -> Outcome:
+        """Return the outcome of *product_id*; :class:`~mak.errors.NotFound` if it had none."""
+        for outcome in self.outcomes:
+            if outcome.product_id == product_id:
+                return outcome
+        raise NotFound("outcome", product_id)
+
+    def __iter__(self) -> Iterator[Outcome]:
+        return iter(self.outcomes)
+
+    def __len__(self) -> int:
+        return len(self.outcomes)
+
+
+def _count_key(outcome: Outcome) -> str:
+    if outcome.ok:
+        return "ok"
+    return "failed" if outcome.code is None else outcome.code.hex
+
+
+def _attempts(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidComponent("retry policy", repr(value), "attempts must be an int of 1 or more")
+
+
+def _backoff(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, dt.timedelta) or value < dt.timedelta(0):
+        raise InvalidComponent("retry policy", repr(value), "backoff must be a timedelta >= 0")
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Return how often a failed connection to the clearinghouse is tried, and how long to wait.
+
+    ``attempts`` counts the first try. The wait before try *n + 1* is ``backoff * 2**(n - 1)``
+    (2 s, 4 s, 8 s ... by default); the manager waits through its injected ``sleep``.
+
+    >>> RetryPolicy().delay(1), RetryPolicy().delay(3)
+    (datetime.timedelta(seconds=2), datetime.timedelta(seconds=8))
+    >>> RetryPolicy(attempts=0)
+    Traceback (most recent call last):
+    mak.errors.InvalidComponent: Invalid retry policy: '0' (attempts must be an int of 1 or more)
+    """
+
+    attempts: int = attrs.field(default=3, validator=_attempts)
+    backoff: dt.timedelta = attrs.field(default=dt.timedelta(seconds=2), validator=_backoff)
+
+    def delay(self, failed_attempt: int) -> dt.timedelta:
+        """Return the wait after the *failed_attempt*-th try failed (1-based)."""
+        return self.backoff * (1 << (failed_attempt - 1))
+
+
+def wait_real_time(delay: dt.timedelta) -> None:
+    """Sleep for *delay* in real time: the manager's default way to wait between retries."""
+    time.sleep(delay.total_seconds())
+
+
+# --- internals ----------------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+_PROXY_ACTIONS: Final = frozenset(
+    {
+        "install_product_key",
+        "collect_installation_ids",
+        "acquire_confirmation_ids",
+        "apply_confirmation_ids",
+        "reactivate",
+    }
+)
+"""The verbs whose failures are kept in the product's proxy stage."""
+
+_STAGE_ORDER: Final = {
+    ProxyStage.DISCOVERED: 0,
+    ProxyStage.KEY_INSTALLED: 1,
+    ProxyStage.IID_COLLECTED: 2,
+    ProxyStage.EXPORTED: 3,
+    ProxyStage.CID_ACQUIRED: 4,
+    ProxyStage.CID_DEPOSITED: 5,
+}
+_STAGE_STEP: Final[dict[ProxyStage, ProxyEvent]] = {
+    ProxyStage.DISCOVERED: StageKeyInstalled(),
+    ProxyStage.KEY_INSTALLED: IidCollected(),
+    ProxyStage.IID_COLLECTED: CidAcquired(),
+    ProxyStage.EXPORTED: CidAcquired(),
+    ProxyStage.CID_ACQUIRED: CidDeposited(),
+}
+
+
+def _reached(progress: ProxyProgress, target: ProxyStage) -> ProxyProgress:
+    """The progress of a product seen at *target*: a failure resumed, the steps between taken.
+
+    A product already past *target* stays where it is (collecting again a product whose
+    CID is deposited does not undo the deposit).
+    """
+    if progress.stage is ProxyStage.FAILED:
+        progress = advance_stage(progress, Retried())
+    while _STAGE_ORDER[progress.stage] < _STAGE_ORDER[target]:
+        progress = advance_stage(progress, _STAGE_STEP[progress.stage])
+    return progress
+
+
+def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
+    """The progress of a product whose step failed with *code*; a deposited one stays deposited."""
+    if progress.stage is ProxyStage.CID_DEPOSITED:
+        return progress
+    if progress.stage is ProxyStage.FAILED:
+        progress = advance_stage(progress, Retried())
+    return advance_stage(progress, StageFailed(code))
+
+
+class _Refused(Exception):
+    """One product cannot go on: a code (when there is one) and a reason for people."""
+
+    def __init__(self, code: int | None, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+def _code_of(error: Exception) -> ActivationCode | None:
+    code: object = getattr(error, "code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return lookup(code)
+    if isinstance(error, TransportError):
+        return lookup(RPC_SERVER_UNAVAILABLE)
+    return None
+
+
+def _product_id(computer_id: str, activation_id: str) -> str:
+    """The product id discovery gives: the computer's id and the SKU's activation ID."""
+    product_id = f"{computer_id}:{activation_id}"
+    if len(product_id) <= _ID_LIMIT:
+        return product_id
+    # A computer id too long to prefix: keep the id stable with a digest of it instead.
+    digest = hashlib.sha256(computer_id.encode()).hexdigest()[:32]
+    return f"{digest}:{activation_id}"
+
+
+def _id_of(product: ProductRef) -> str:
+    return product if isinstance(product, str) else product.id
+
+
+def _succeeded(report: BatchReport) -> list[str]:
+    return [o.product_id for o in report.outcomes if o.ok and o.product_id is not None]
+
+
+def _extended_pid(infos: Sequence[ProductInfo], activation_id: str) -> str | None:
+    for info in infos:
+        if info.activation_id == activation_id:
+            return info.extended_pid
+    return None
+
+
+def _merge(action: str, reports: Sequence[BatchReport]) -> BatchReport:
+    """One report of several steps: each product's first failure, else its last success."""
+    final: dict[str | None, Outcome] = {}
+    for report in reports:
+        for outcome in report.outcomes:
+            earlier = final.get(outcome.product_id)
+            if earlier is None or earlier.ok:
+                final[outcome.product_id] = outcome
+    return BatchReport(
+        action=action,
+        outcomes=final.values(),
+        elapsed=sum((report.elapsed for report in reports), dt.timedelta(0)),
+        service_calls=sum(report.service_calls for report in reports),
+    )
+
+
+class _Batch:
+    """What one verb's run shares: its outcomes, progress, open connections, service calls."""
+
+    def __init__(
+        self, manager: VolumeActivationManager, action: str, total: int, progress: Progress | None
+    ) -> None:
+        self.manager = manager
+        self.action = action
+        self.total = total
+        self.progress = progress
+        self.outcomes: dict[int, Outcome] = {}
+        self.service_calls = 0
+        self._endpoints: dict[str, ComputerEndpoint | TransportError] = {}
+        self._started = time.perf_counter()
+
+    def endpoint(self, computer_id: str) -> ComputerEndpoint:
+        """Return a connection to the computer, opened once per batch."""
+        known = self._endpoints.get(computer_id)
+        if known is None:
+            computer = self.manager.inventory.computer(computer_id)
+            try:
+                known = self.manager.connector.connect(computer)
+            except TransportError as error:  # one timeout per computer, not one per product
+                known = error
+            self._endpoints[computer_id] = known
+        if isinstance(known, TransportError):
+            raise known
+        return known
+
+    def done(self, index: int, outcome: Outcome) -> None:
+        """Keep the outcome of the *index*-th product and tell the progress callback."""
+        self.outcomes[index] = outcome
+        if self.progress is not None:
+            self.progress(len(self.outcomes), self.total)
+
+    def report(self) -> BatchReport:
+        """Return the report, outcomes in the order the products were given."""
+        return BatchReport(
+            action=self.action,
+            outcomes=[self.outcomes[i] for i in sorted(self.outcomes)],
+            elapsed=dt.timedelta(seconds=time.perf_counter() - self._started),
+            service_calls=self.service_calls,
+        )
+
+
+Work: TypeAlias = "Callable[[Product, _Batch], str]"
+
+
+# --- the use cases --------------------------------------------------------------------------
+
+
+class VolumeActivationManager:
+    """Return VAMT's verbs over your ports; each verb returns a :class:`BatchReport`.
+
+    *inventory*, *service*, *connector* and *clock* are required; *discovery* only for
+    :meth:`discover`, *catalog* (default :meth:`Catalog.default
+    <mak.catalog.Catalog.default>`) for conversions. Transport failures of the
+    clearinghouse are retried under *retry*, waiting through *sleep* (real time by
+    default; tests pass one that records, or advances a fake clock).
+
+    Products are given as :class:`~mak.model.Product` s or their ids; the manager always
+    re-reads the inventory's current version, so a list read long ago stays usable.
+    Each product acted on gets an :class:`~mak.model.ActionRecord` in the history and
+    its ``last_action`` set; the proxy verbs move its ``proxy`` stage on.
+
+    >>> from datetime import datetime, timezone
+    >>> from mak.adapters import InMemoryInventory
+    >>> class Clock:
+    ...     def now(self):
+    ...         return datetime(2026, 1, 5, tzinfo=timezone.utc)
+    >>> manager = VolumeActivationManager(InMemoryInventory(), service=None, connector=None, clock=Clock())
+    >>> report = manager.add_product_key("BCDFG-HJKMP-QRTVW-XY234-6789B")
+    >>> report.succeeded, [str(record.key) for record in manager.inventory.keys()]
+    (1, ['XXXXX-XXXXX-XXXXX-XXXXX-6789B'])
+    """
+
+    def __init__(  # noqa: PLR0913  # DESIGN.md's ports, plus the retry policy and its wait
+        self,
+        inventory: Inventory,
+        service: ActivationService,
+        connector: EndpointConnector,
+        clock: Clock,
+        *,
+        discovery: Discovery | None = None,
+        catalog: Catalog | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[dt.timedelta], None] = wait_real_time,
+    ) -> None:
+        self.inventory = inventory
+        self.service = service
+        self.connector = connector
+        self.clock = clock
+        self.discovery = discovery
+        self.catalog = catalog
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.sleep = sleep
+
+    # --- discovery and state -------------------------------------------------------------
+
+    def discover(self, query: Query, *, progress: Progress | None = None) -> BatchReport:
+        """Return one outcome per managed product found, after storing computers and products.
+
+        Computers found are matched with those stored by name, ignoring case (as VAMT
+        does), so running it again, as admins schedule it, never adds a computer twice.
+        Each computer's products of a known family are stored (id: the computer's id and
+        the activation ID) or, when stored already, their state updated. An unreachable
+        computer gives an outcome with ``product_id=None``; a failure of discovery itself
+        raises :class:`~mak.errors.TransportError`. Progress counts computers.
+        """
+        if self.discovery is None:
+            reason = "the manager was built without one; pass discovery="
+            raise InvalidComponent("discovery port", "None", reason)
+        found = list(self.discovery.find(query))
+        batch = _Batch(self, "discover", len(found), progress)
+        outcomes: list[Outcome] = []
+        for index, computer in enumerate(found):
+            outcomes.extend(self._discover_one(computer, batch))
+            if progress is not None:
+                progress(index + 1, len(found))
+        return attrs.evolve(batch.report(), outcomes=outcomes)
+
+    def _discover_one(self, found: Computer, batch: _Batch) -> list[Outcome]:
+        try:
+            stored = self._store_computer(found)
+            infos = batch.endpoint(stored.id).products()
+        except MakError as error:
+            return [Outcome(None, False, _code_of(error), f"{found.name}: {error}")]
+        outcomes: list[Outcome] = []
+        for info in infos:
+            if info.family is None:
+                continue  # another publisher's product: not managed
+            product_id = _product_id(stored.id, info.activation_id)
+            try:
+                detail = self._store_product(stored, product_id, info)
+                self._note(self.inventory.product(product_id), "discover", None, detail)
+            except MakError as error:
+                outcomes.append(Outcome(product_id, False, _code_of(error), str(error)))
+                continue
+            outcomes.append(Outcome(product_id, True, None, detail))
+        return outcomes
+
+    def _store_computer(self, found: Computer) -> Computer:
+        matches = self.inventory.computers(name=found.name)
+        if not matches:
+            try:
+                matches = [self.inventory.computer(found.id)]  # renamed since last seen
+            except NotFound:
+                return self.inventory.add_computer(found)
+        stored = matches[0]
+        updated = attrs.evolve(
+            stored,
+            name=found.name,
+            address=found.address or stored.address,
+            domain=found.domain,
+            workgroup=found.workgroup,
+            os_edition=found.os_edition or stored.os_edition,
+        )
+        return stored if updated == stored else self.inventory.update_computer(updated)
+
+    def _store_product(self, computer: Computer, product_id: str, info: ProductInfo) -> str:
+        family = info.family
+        assert family is not None  # noqa: S101  # the caller skips unmanaged products
+        try:
+            current = self.inventory.product(product_id)
+        except NotFound:
+            product = Product(
+                id=product_id,
+                computer_id=computer.id,
+                activation_id=info.activation_id,
+                name=info.name,
+                family=family,
+                license_state=info.license_state,
+                extended_pid=info.extended_pid,
+            )
+            self.inventory.add_product(product)
+            return f"added {info.name} on {computer.name}"
+        changed = self._reading(current, info.license_state, None, extended_pid=info.extended_pid)
+        if attrs.evolve(changed, name=info.name) == current:
+            return f"unchanged {info.name} on {computer.name}"
+        self._save_reading(current, info.license_state, None, extended_pid=info.extended_pid)
+        return f"updated {info.name} on {computer.name}"
+
+    def refresh(
+        self, products: Iterable[ProductRef], *, progress: Progress | None = None
+    ) -> BatchReport:
+        """Return one outcome per product, after re-reading its license state and IID.
+
+        The installation ID is read when a key is installed. A licensed product found
+        unlicensed (reimaged) goes back to the start of proxy activation, keeping its
+        confirmation ID for :meth:`reactivate`.
+        """
+        return self._each("refresh", products, self._refresh_one, progress)
+
+    def _refresh_one(self, product: Product, batch: _Batch) -> str:
+        endpoint = batch.endpoint(product.computer_id)
+        state = endpoint.license_state(product.activation_id)
+        iid = endpoint.installation_id(product.activation_id) if state.has_key else None
+        self._save_reading(product, state, iid)
+        return f"refreshed: {state.status}"
+
+    # --- keys ----------------------------------------------------------------------------
+
+    def add_product_key(
+        self,
+        key: ProductKey | str,
+        channel: KeyChannel = KeyChannel.MAK,
+        *,
+        edition: str | None = None,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return a one-outcome report: the key is stored, or was already (and is left as is).
+
+        Text is parsed with :meth:`ProductKey.parse <mak.keys.ProductKey.parse>` (a bad
+        key raises its :class:`~mak.errors.ValidationError`); the key stays masked in
+        every detail.
+        """
+        product_key = key if isinstance(key, ProductKey) else ProductKey.parse(key)
+        batch = _Batch(self, "add_product_key", 1, progress)
+        try:
+            self.inventory.key(product_key)
+            detail = f"{product_key} already stored"
+        except NotFound:
+            self.inventory.add_key(KeyRecord(key=product_key, channel=channel, edition=edition))
+            detail = f"{product_key} stored"
+        batch.done(0, Outcome(None, True, None, detail))
+        return batch.report()
+
+    def refresh_remaining(
+        self, keys: Iterable[ProductKey] | None = None, *, progress: Progress | None = None
+    ) -> BatchReport:
+        """Return one outcome per MAK, after asking the clearinghouse how many activations it has left.
+
+        *keys* default to every stored MAK. Each count is stored on the key's record as
+        a :class:`~mak.limits.RemainingCount` at the clock's time; a key the service
+        refuses to count fails with its code. Transport failures are retried.
+        """
+        if keys is None:
+            records = self.inventory.keys()
+            wanted = [r.key for r in records if r.channel is KeyChannel.MAK]
+        else:
+            wanted = list(keys)
+        batch = _Batch(self, "refresh_remaining", len(wanted), progress)
+        for index, key in enumerate(wanted):
+            try:
+                value = self._remaining(batch, key)
+                outcome = Outcome(None, True, None, f"{key}: {value} left")
+            except MakError as error:
+                outcome = Outcome(None, False, _code_of(error), f"{key}: {error}")
+            batch.done(index, outcome)
+        return batch.report()
+
+    def _remaining(self, batch: _Batch, key: ProductKey) -> int:
+        value = self._call_service(batch, lambda: self.service.remaining_activations(key))
+        count = RemainingCount(value, self.clock.now())
+        try:
+            self.inventory.update_key(attrs.evolve(self.inventory.key(key), remaining=count))
+        except ConcurrencyConflict:
+            self.inventory.update_key(attrs.evolve(self.inventory.key(key), remaining=count))
+        return value
+
+    def install_product_key(
+        self,
+        products: Iterable[ProductRef],
+        key: ProductKey,
+        *,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return one outcome per product after installing *key* on it (``slmgr /ipk``).
+
+        A product the key cannot fit fails with the computer's code (e.g. 0xC004F050,
+        0xC004F069), or 0xC004F069 when the key went to another product of the computer;
+        the batch goes on, as VAMT's does. A key installed is added to the inventory's
+        keys if missing, so that :meth:`reactivate` can reinstall it later.
+        """
+
+        def work(product: Product, batch: _Batch) -> str:
+            state = self._install(product, key, batch)
+            self._save_reading(product, state, None, stage=ProxyStage.KEY_INSTALLED)
+            return f"installed {key}"
+
+        return self._each("install_product_key", products, work, progress)
+
+    def _install(self, product: Product, key: ProductKey, batch: _Batch) -> LicenseState:
+        endpoint = batch.endpoint(product.computer_id)
+        installed_on = endpoint.install_product_key(key)
+        if installed_on != product.activation_id:
+            raise _Refused(MISMATCHED_SKU, f"{key} fits another product of this computer")
+        state = endpoint.license_state(product.activation_id)
+        if state.channel is not None:
+            try:
+                self.inventory.key(key)
+            except NotFound:
+                self.inventory.add_key(KeyRecord(key=key, channel=state.channel))
+        return state
+
+    # --- activation ----------------------------------------------------------------------
+
+    def activate_online(
+        self, products: Iterable[ProductRef], *, progress: Progress | None = None
+    ) -> BatchReport:
+        """Return one outcome per product after activating it online (MAK independent, or KMS).
+
+        Each computer reaches Microsoft or its KMS host itself; no confirmation ID is
+        kept, so such products cannot be reactivated locally (as in VAMT).
+        """
+
+        def work(product: Product, batch: _Batch) -> str:
+            endpoint = batch.endpoint(product.computer_id)
+            endpoint.activate(product.activation_id)
+            state = endpoint.license_state(product.activation_id)
+            self._save_reading(product, state, None)
+            return f"activated: {state.status}"
+
+        return self._each("activate_online", products, work, progress)
+
+    def collect_installation_ids(
+        self,
+        products: Iterable[ProductRef],
+        key: ProductKey,
+        *,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return one outcome per product after reading its installation ID and extended PID.
+
+        *key* is installed first where it is not already (compared by its last five
+        symbols), so collecting twice installs nothing twice. Both IDs are stored on the
+        product, whose proxy stage becomes IID_COLLECTED.
+        """
+
+        def work(product: Product, batch: _Batch) -> str:
+            endpoint = batch.endpoint(product.computer_id)
+            state = endpoint.license_state(product.activation_id)
+            installed = state.partial_key != key.partial
+            if installed:
+                state = self._install(product, key, batch)
+            iid = endpoint.installation_id(product.activation_id)
+            pid = _extended_pid(endpoint.products(), product.activation_id)
+            stage = ProxyStage.IID_COLLECTED
+            self._save_reading(product, state, iid, extended_pid=pid, stage=stage)
+            return f"{'key installed, ' if installed else ''}installation ID collected"
+
+        return self._each("collect_installation_ids", products, work, progress)
+
+    def acquire_confirmation_ids(
+        self,
+        products: Iterable[ProductRef],
+        *,
+        batch_size: int = 500,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return one outcome per product after getting its confirmation ID, from the CIL or Microsoft.
+
+        Products already licensed need none. An installation ID the inventory's CIL
+        knows reuses its confirmation ID: no service call, no activation spent. The rest
+        go to the service in batches of *batch_size*, **one call per batch**; every
+        confirmation ID received is written to the CIL and the product (one transaction
+        per batch) before this returns, so before any deposit. Refusals fail their
+        product with the service's code; a transport failure is retried under the
+        manager's :class:`RetryPolicy`, then fails that batch's products with its code
+        (0x800706BA when it has none).
+        """
+        given = cast("object", batch_size)  # untyped callers may pass anything
+        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+            raise InvalidComponent("batch size", repr(batch_size), "must be an int of 1 or more")
+        refs = list(products)
+        batch = _Batch(self, "acquire_confirmation_ids", len(refs), progress)
+        pending: list[tuple[int, Product, CidRequest]] = []
+        for index, ref in enumerate(refs):
+            product: Product | None = None
+            try:
+                product = self.inventory.product(_id_of(ref))
+                request, detail = self._cid_request(product)
+            except (_Refused, MakError) as failure:
+                self._fail(batch, index, _id_of(ref), product, failure)
+                continue
+            if request is None:
+                self._finish(batch, index, product.id, product, code=None, detail=detail, ok=True)
+            else:
+                pending.append((index, product, request))
+        for start in range(0, len(pending), batch_size):
+            self._acquire_chunk(batch, pending[start : start + batch_size])
+        return batch.report()
+
+    def _cid_request(self, product: Product) -> tuple[CidRequest | None, str]:
+        """The request to send for *product*, or ``None`` and why it needs no service call."""
+        if product.status is LicenseStatus.LICENSED:
+            return None, "already licensed"
+        iid = product.installation_id
+        if product.partial_key is None:
+            raise _Refused(NO_PRODUCT_KEY, "no product key installed; collect first")
+        if iid is None or product.extended_pid is None:
+            raise _Refused(None, "no installation ID collected; run collect_installation_ids")
+        kept = self.inventory.find_confirmation(iid)
+        if kept is None:
+            return CidRequest(installation_id=iid, extended_pid=product.extended_pid), ""
+        cid = kept.confirmation_id
+        self._save(
+            product,
+            lambda p: attrs.evolve(
+                p, confirmation_id=cid, proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED)
+            ),
+        )
+        return None, "confirmation ID reused from the CIL; no activation spent"
+
+    def _acquire_chunk(self, batch: _Batch, chunk: list[tuple[int, Product, CidRequest]]) -> None:
+        requests = [request for _, _, request in chunk]
+        failure: _Refused | MakError | None = None
+        try:
+            results = self._call_service(
+                batch, lambda: self.service.acquire_confirmation_ids(requests)
+            )
+        except MakError as error:
+            failure, results = error, []
+        if failure is None and len(results) != len(requests):
+            detail = f"the service gave {len(results)} results for {len(requests)} requests"
+            failure = _Refused(_GENERAL_SERVICE_ERROR, detail)
+        if failure is not None:
+            for index, product, _ in chunk:
+                self._fail(batch, index, product.id, product, failure)
+            return
+        now = self.clock.now()
+        answers: list[tuple[int, Product, int | None, str]] = []
+        # Every CID goes to the inventory, one transaction per batch, before any deposit.
+        with self.inventory.transaction():
+            for (index, product, request), result in zip(chunk, results, strict=True):
+                answers.append((index, product, *self._keep(product, request, result, now)))
+        for index, product, code, detail in answers:
+            self._finish(
+                batch, index, product.id, product, code=code, detail=detail, ok=code is None
+            )
+
+    def _keep(
+        self, product: Product, request: CidRequest, result: CidResult, now: dt.datetime
+    ) -> tuple[int | None, str]:
+        """Store one result; return the failure code (``None`` for a CID kept) and a detail."""
+        cid = result.confirmation_id
+        if result.code is not None:
+            return result.code.value, result.code.message
+        if cid is None or result.installation_id != request.installation_id:
+            return _GENERAL_SERVICE_ERROR, "the service answered for another installation ID"
+        assert product.partial_key is not None  # noqa: S101  # _cid_request required it
+        entry = CilEntry(
+            computer_id=product.computer_id,
+            activation_id=product.activation_id,
+            installation_id=request.installation_id,
+            confirmation_id=cid,
+            partial_key=product.partial_key,
+            acquired_at=now,
+        )
+        try:
+            self.inventory.add_confirmation(entry)
+            self._save(
+                product,
+                lambda p: attrs.evolve(
+                    p, confirmation_id=cid, proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED)
+                ),
+            )
+        except MakError as error:
+            code = _code_of(error)
+            return (_GENERAL_SERVICE_ERROR if code is None else code.value), str(error)
+        return None, "confirmation ID acquired"
+
+    def apply_confirmation_ids(
+        self, products: Iterable[ProductRef], *, progress: Progress | None = None
+    ) -> BatchReport:
+        """Return one outcome per product after depositing its kept confirmation ID.
+
+        The confirmation ID deposited is the CIL's for the computer's *current*
+        installation ID; a product whose IID changed since it was collected fails with
+        0xC004F031 and needs collecting and acquiring again. A licensed product is left
+        alone. The license state is read back after the deposit.
+        """
+        return self._each("apply_confirmation_ids", products, self._apply_one, progress)
+
+    def _apply_one(self, product: Product, batch: _Batch) -> str:
+        endpoint = batch.endpoint(product.computer_id)
+        state = endpoint.license_state(product.activation_id)
+        if state.status is LicenseStatus.LICENSED:
+            self._save_reading(product, state, None)
+            return "already licensed"
+        if not state.has_key:
+            raise _Refused(NO_PRODUCT_KEY, "no product key installed")
+        iid = endpoint.installation_id(product.activation_id)
+        entry = self.inventory.find_confirmation(iid)
+        if entry is None:
+            collected = product.installation_id
+            self._save_reading(product, state, iid)
+            if collected is not None and collected != iid:
+                reason = "the installation ID changed since it was collected; collect again"
+                raise _Refused(CID_IID_MISMATCH, reason)
+            raise _Refused(None, "no confirmation ID kept for this installation ID yet")
+        endpoint.deposit_confirmation_id(product.activation_id, iid, entry.confirmation_id)
+        state = endpoint.license_state(product.activation_id)
+        self._save_reading(product, state, iid, stage=ProxyStage.CID_DEPOSITED)
+        return f"confirmation ID deposited: {state.status}"
+
+    def proxy_activate(
+        self,
+        products: Iterable[ProductRef],
+        key: ProductKey,
+        *,
+        batch_size: int = 500,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return one outcome per product after MAK proxy activation: collect, acquire, apply.
+
+        Each product's outcome is its first failure, or its success once its
+        confirmation ID is deposited; a product that failed a step is not tried in the
+        next. Running it again (or after an interruption) spends nothing twice: keys
+        installed are not reinstalled, kept confirmation IDs are reused. Progress counts
+        the three steps, so ``total`` is three times the products.
+        """
+        refs = list(products)
+        total = 3 * len(refs)
+
+        def phase(offset: int) -> Progress | None:
+            if progress is None:
+                return None
+            tell = progress
+            return lambda done, _: tell(offset + done, total)
+
+        collected = self.collect_installation_ids(refs, key, progress=phase(0))
+        acquired = self.acquire_confirmation_ids(
+            _succeeded(collected), batch_size=batch_size, progress=phase(len(refs))
+        )
+        applied = self.apply_confirmation_ids(_succeeded(acquired), progress=phase(2 * len(refs)))
+        if progress is not None and refs and applied.succeeded != len(refs):
+            progress(total, total)  # products that failed early skipped the later steps
+        return _merge("proxy_activate", [collected, acquired, applied])
+
+    def reactivate(
+        self, products: Iterable[ProductRef], *, progress: Progress | None = None
+    ) -> BatchReport:
+        """Return one outcome per product after local reactivation: zero service calls.
+
+        For a product reimaged on the same hardware (VAMT's local reactivation), the key
+        it was proxy-activated with is reinstalled (found among the inventory's keys by
+        the partial key its CIL entry kept), the installation ID read, and the
+        confirmation ID the CIL kept for it deposited: no activation spent. A licensed
+        product is left alone. When the installation ID is not one the CIL knows (new
+        hardware), the product fails with 0xC004F00F and goes back to the start of
+        proxy activation: it needs a new activation, which this never makes itself.
+        """
+        keys: dict[str, ProductKey] = {}
+
+        def work(product: Product, batch: _Batch) -> str:
+            if not keys:
+                records = self.inventory.keys()
+                keys.update((record.key.partial, record.key) for record in records)
+            return self._reactivate_one(product, batch, keys)
+
+        return self._each("reactivate", products, work, progress)
+
+    def _reactivate_one(self, product: Product, batch: _Batch, keys: dict[str, ProductKey]) -> str:
+        endpoint = batch.endpoint(product.computer_id)
+        state = endpoint.license_state(product.activation_id)
+        if state.status is LicenseStatus.LICENSED:
+            self._save_reading(product, state, None)
+            return "already licensed"
+        entries = [
+            entry
+            for entry in self.inventory.confirmations(computer_id=product.computer_id)
+            if entry.activation_id == product.activation_id
+        ]
+        if not entries:
+            raise _Refused(None, "no confirmation ID kept for this product; proxy-activate it")
+        recorded = entries[-1].partial_key
+        if state.partial_key != recorded:
+            key = keys.get(recorded)
+            if key is None:
+                reason = f"the key ending {recorded} is not in the inventory; add_product_key it"
+                raise _Refused(NO_PRODUCT_KEY, reason)
+            state = self._install(product, key, batch)
+        iid = endpoint.installation_id(product.activation_id)
+        entry = self.inventory.find_confirmation(iid)
+        if entry is None:
+            self._save_reading(product, state, iid, restart=HardwareReplaced())
+            reason = (
+                "the installation ID changed (new hardware): no kept confirmation ID "
+                "applies; a new activation is needed"
+            )
+            raise _Refused(OUT_OF_TOLERANCE, reason)
+        endpoint.deposit_confirmation_id(product.activation_id, iid, entry.confirmation_id)
+        state = endpoint.license_state(product.activation_id)
+        self._save_reading(product, state, iid, stage=ProxyStage.CID_DEPOSITED)
+        return f"reactivated with the kept confirmation ID: {state.status}"
+
+    # --- conversions ----------------------------------------------------------------------
+
+    def convert_to_kms(
+        self,
+        products: Iterable[ProductRef],
+        *,
+        endpoint: KmsEndpoint | str | None = None,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return one outcome per product after moving it to KMS: GVLK, KMS host, activation.
+
+        The steps are :func:`mak.planning.conversion`'s: the edition's GVLK from the
+        catalog, the KMS host *endpoint* (or DNS discovery when ``None``), activation with
+        the host. A host below its threshold fails the product with 0xC004F038 (the GVLK
+        stays installed). No MAK activation is used.
+        """
+
+        def work(product: Product, batch: _Batch) -> str:
+            return self._convert(product, batch, ActivationMethod.KMS, None, endpoint)
+
+        return self._each("convert_to_kms", products, work, progress)
+
+    def convert_to_mak(
+        self,
+        products: Iterable[ProductRef],
+        key: ProductKey,
+        *,
+        method: ActivationMethod = ActivationMethod.MAK_PROXY,
+        batch_size: int = 500,
+        progress: Progress | None = None,
+    ) -> BatchReport:
+        """Return one outcome per product after moving it to the MAK *key* and activating it.
+
+        The steps are :func:`mak.planning.conversion`'s: install the MAK over the GVLK,
+        clear the KMS host, then activate: by proxy (the default, through
+        :meth:`proxy_activate`, one service call per batch) or online with
+        ``method=ActivationMethod.MAK_INDEPENDENT``. Each product uses one activation.
+        Progress counts the key changes.
+        """
+
+        def work(product: Product, batch: _Batch) -> str:
+            return self._convert(product, batch, method, key, None)
+
+        converted = self._each("convert_to_mak", products, work, progress)
+        ready = _succeeded(converted)
+        if method is ActivationMethod.MAK_PROXY:
+            activated = self.proxy_activate(ready, key, batch_size=batch_size)
+        else:
+            activated = self.activate_online(ready)
+        return attrs.evolve(_merge("convert_to_mak", [converted, activated]))
+
+    def _convert(
+        self,
+        product: Product,
+        batch: _Batch,
+        target: ActivationMethod,
+        key: ProductKey | None,
+        kms: KmsEndpoint | str | None,
+    ) -> str:
+        catalog = self.catalog if self.catalog is not None else Catalog.default()
+        plan = conversion(product, target, catalog, key=key, endpoint=kms)
+        endpoint = batch.endpoint(product.computer_id)
+        state = product.license_state
+        for plan_step in plan:
+            if plan_step.kind is StepKind.INSTALL_KEY and plan_step.key is not None:
+                state = self._install(product, plan_step.key, batch)
+            elif plan_step.kind is StepKind.SET_KMS_ENDPOINT:
+                endpoint.set_kms_endpoint(plan_step.endpoint)
+            elif plan_step.kind is StepKind.CLEAR_KMS_ENDPOINT:
+                endpoint.set_kms_endpoint(None)
+            elif plan_step.method is ActivationMethod.KMS:
+                self._save_reading(product, state, None)  # the GVLK stays even if the host refuses
+                endpoint.activate(product.activation_id)
+                state = endpoint.license_state(product.activation_id)
+        if not plan.steps and target is ActivationMethod.KMS:
+            if state.status is not LicenseStatus.LICENSED:
+                endpoint.activate(product.activation_id)
+            state = endpoint.license_state(product.activation_id)
+        self._save_reading(product, state, None)
+        return f"{len(plan)} steps done: {state.status}"
+
+    # --- shared machinery -------------------------------------------------------------------
+
+    def _each(
+        self,
+        action: str,
+        products: Iterable[ProductRef],
+        work: Work,
+        progress: Progress | None,
+    ) -> BatchReport:
+        refs = list(products)
+        batch = _Batch(self, action, len(refs), progress)
+        for index, ref in enumerate(refs):
+            product_id = _id_of(ref)
+            product: Product | None = None
+            try:
+                product = self.inventory.product(product_id)
+                detail = work(product, batch)
+            except (_Refused, MakError) as failure:
+                self._fail(batch, index, product_id, product, failure)
+            else:
+                self._finish(batch, index, product_id, product, code=None, detail=detail, ok=True)
+        return batch.report()
+
+    def _fail(
+        self,
+        batch: _Batch,
+        index: int,
+        product_id: str,
+        product: Product | None,
+        failure: _Refused | MakError,
+    ) -> None:
+        if isinstance(failure, _Refused):
+            code, detail = failure.code, failure.detail
+        else:
+            found = _code_of(failure)
+            code, detail = (None if found is None else found.value), str(failure)
+        self._finish(batch, index, product_id, product, code=code, detail=detail, ok=False)
+
+    def _finish(  # noqa: PLR0913  # one outcome's every part
+        self,
+        batch: _Batch,
+        index: int,
+        product_id: str,
+        product: Product | None,
+        *,
+        code: int | None,
+        detail: str,
+        ok: bool,
+    ) -> None:
+        activation_code = None if code is None else lookup(code)
+        if product is not None:
+            try:
+                self._note(product, batch.action, activation_code, detail, ok=ok)
+            except MakError as error:  # the outcome matters more than its history line
+                detail = f"{detail} (history not recorded: {error})"
+        batch.done(index, Outcome(product_id, ok, activation_code, detail))
+
+    def _note(
+        self,
+        product: Product,
+        action: str,
+        code: ActivationCode | None,
+        detail: str,
+        *,
+        ok: bool = True,
+    ) -> None:
+        """Record the action in the history and as the product's last action."""
+        now = self.clock.now()
+        shown = detail if ok else f"failed: {detail}"
+        self.inventory.record(
+            ActionRecord(
+                at=now,
+                computer_id=product.computer_id,
+                product_id=product.id,
+                action=action,
+                code=code,
+                detail=shown,
+            )
+        )
+        last = LastAction(action=action, at=now, code=code)
+
+        def change(current: Product) -> Product:
+            proxy = current.proxy
+            if not ok and code is not None and action in _PROXY_ACTIONS:
+                proxy = _failed(proxy, code.value)
+            return attrs.evolve(current, last_action=last, proxy=proxy)
+
+        self._save(self.inventory.product(product.id), change)
+
+    def _save(self, product: Product, change: Callable[[Product], Product]) -> Product:
+        """Write *change* of the stored product; a stale version is re-read and retried once."""
+        try:
+            return self.inventory.update_product(change(product))
+        except ConcurrencyConflict:
+            return self.inventory.update_product(change(self.inventory.product(product.id)))
+
+    def _save_reading(  # noqa: PLR0913  # what a computer showed, all keyword-only
+        self,
+        product: Product,
+        state: LicenseState,
+        iid: InstallationId | None,
+        *,
+        extended_pid: str | None = None,
+        stage: ProxyStage | None = None,
+        restart: HardwareReplaced | Reimaged | None = None,
+    ) -> Product:
+        """Store what the computer showed, moving the proxy stage on to *stage* or back."""
+        return self._save(
+            product,
+            lambda current: self._reading(
+                current, state, iid, extended_pid=extended_pid, stage=stage, restart=restart
+            ),
+        )
+
+    def _reading(  # noqa: PLR0913  # the parts of one reading
+        self,
+        current: Product,
+        state: LicenseState,
+        iid: InstallationId | None,
+        *,
+        extended_pid: str | None = None,
+        stage: ProxyStage | None = None,
+        restart: HardwareReplaced | Reimaged | None = None,
+    ) -> Product:
+        cid = current.confirmation_id
+        if iid is not None and iid != current.installation_id:
+            kept = self.inventory.find_confirmation(iid)  # a CID fits one IID only
+            cid = None if kept is None else kept.confirmation_id
+        proxy = current.proxy
+        deposited = proxy.stage is ProxyStage.CID_DEPOSITED
+        if restart is None and deposited and state.status is not LicenseStatus.LICENSED:
+            restart = Reimaged()  # licensing was reset: start over, keeping the CID
+        if restart is not None:
+            proxy = advance_stage(proxy, restart)
+        if stage is not None:
+            proxy = _reached(proxy, stage)
+        return attrs.evolve(
+            current,
+            license_state=state,
+            installation_id=iid if iid is not None else current.installation_id,
+            extended_pid=extended_pid or current.extended_pid,
+            confirmation_id=cid,
+            proxy=proxy,
+        )
+
+    def _call_service(self, batch: _Batch, call: Callable[[], _T]) -> _T:
+        """Return *call*'s answer, retrying transport failures under the retry policy."""
+        attempt = 1
+        while True:
+            batch.service_calls += 1
+            try:
+                return call()
+            except ServiceRejected:
+                raise  # an answer, not a failed connection: asking again changes nothing
+            except TransportError:
+                if attempt >= self.retry.attempts:
+                    raise
+            self.sleep(self.retry.delay(attempt))
+            attempt += 1
