@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import mak
 from mak.catalog import Catalog
 from mak.codes import lookup
-from mak.errors import ValidationError
+from mak.errors import InvalidComponent, ValidationError
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import KeyAlgorithm, ProductKey
 from mak.lifecycle import LICENSING
@@ -61,6 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {mak.__version__}")
     commands = parser.add_subparsers(title="commands", required=True)
 
+    demo = commands.add_parser(
+        "demo", help="run MAK proxy activation on a simulated lab (nothing real is touched)"
+    )
+    demo.add_argument("--computers", type=int, default=200, help="how many (default 200)")
+    demo.add_argument(
+        "--db", default="mak-demo.sqlite", help="the SQLite inventory (default ./mak-demo.sqlite)"
+    )
+    demo.add_argument("--seed", type=int, default=1, help="the simulation's seed (default 1)")
+    demo.set_defaults(command=_demo)
+
     key = commands.add_parser("key", help="product keys").add_subparsers(required=True)
     key_check = key.add_parser("check", help="check a product key (printed masked)")
     key_check.add_argument("key", help="the key, or - to read it from standard input")
@@ -99,6 +109,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     code.set_defaults(command=_code)
     return parser
+
+
+def _demo(arguments: argparse.Namespace, _: TextIO) -> None:
+    from mak.demo import run_demo  # noqa: PLC0415  # only the demo needs the simulation
+
+    if arguments.computers < 1:
+        raise InvalidComponent("computer count", str(arguments.computers), "must be 1 or more")
+    if run_demo(computers=arguments.computers, db=arguments.db, seed=arguments.seed) != 0:
+        raise InvalidComponent("demo", arguments.db, "a step did not behave as expected")
 
 
 def _key_check(arguments: argparse.Namespace, stdin: TextIO) -> None:

@@ -1,0 +1,47 @@
+"""The demo: the whole story runs, reports what happened, and a re-run spends nothing."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING
+
+from mak.cli import main
+from mak.demo import run_demo
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+
+def used(output: str) -> list[int]:
+    return [int(n) for n in re.findall(r": (\d+) MAK activations used of", output)]
+
+
+def test_the_demo_tells_the_whole_story_and_a_rerun_charges_nothing(tmp_path: Path) -> None:
+    db = str(tmp_path / "demo.sqlite")
+    first = io.StringIO()
+    assert run_demo(computers=40, db=db, seed=3, out=first) == 0
+    text = first.getvalue()
+    assert "Discovered 40 computers" in text
+    assert "call(s) to the clearinghouse" in text
+    assert "activations spent 0" in text
+    assert "need a new activation (not charged silently)" in text
+    assert sum(used(text)) > 0
+    again = io.StringIO()
+    assert run_demo(computers=40, db=db, seed=3, out=again) == 0
+    assert used(again.getvalue()) == [0] * len(used(text))  # nothing charged twice
+    assert "XXXXX-XXXXX-XXXXX-XXXXX-" in text  # keys are shown masked
+
+
+def test_the_cli_runs_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["demo", "--computers", "12", "--seed", "5", "--db", str(tmp_path / "d.sqlite")])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "Summary" in out
+
+
+def test_the_demo_refuses_an_empty_lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--computers", "0", "--db", str(tmp_path / "d.sqlite")]) == 1
+    assert "computer count" in capsys.readouterr().err
