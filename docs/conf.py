@@ -36,7 +36,7 @@ nitpick_ignore_regex = [
     # Third-party and private names autodoc meets in signatures and bases.
     (
         r"py:class",
-        r"(attrs|cattrs|typing_extensions|typing|enum|os|collections\.abc|datetime|pathlib|uuid)\..*",
+        r"(attrs|cattrs|typing_extensions|typing|enum|os|collections\.abc|datetime|pathlib|uuid|random)\..*",
     ),
     (r"py:class", r"mak\..*\._.*"),
     (r"py:(class|obj)", r"(mak\.statetable\.)?S"),  # the state type variable

@@ -2,7 +2,7 @@
 
 This package mints obviously simulated product keys and confirmation IDs, only so that
 simulated fleets can run. Its keys use group IDs no Microsoft product uses
-(:data:`~mak.simulation.keys.MAK_GROUP_IDS`) and are useless anywhere else; its CIDs are
+(``MAK_GROUP_IDS``) and are useless anywhere else; its CIDs are
 digests of the installation ID and mean nothing to Windows. It never touches the network.
 
 Everything is a function of a seed, so two processes with the same seed see the same
