@@ -300,6 +300,14 @@ _CATALOG: Final[tuple[ActivationCode, ...]] = (
         True,
     ),
     ActivationCode(
+        0x80072EFD,
+        "ERROR_INTERNET_CANNOT_CONNECT",
+        "No connection to the activation service could be made; check the Internet "
+        "access and proxy settings of the computer that talks to Microsoft, then retry.",
+        Category.NETWORK,
+        True,
+    ),
+    ActivationCode(
         0x8007232A,
         "DNS_ERROR_RCODE_SERVER_FAILURE",
         "The DNS server failed while the KMS host tried to publish or resolve its record; "

@@ -969,7 +969,9 @@ class VolumeActivationManager:
         The steps are :func:`mak.planning.conversion`'s: install the MAK over the GVLK,
         clear the KMS host, then activate: by proxy (the default, through
         :meth:`proxy_activate`, one service call per batch) or online with
-        ``method=ActivationMethod.MAK_INDEPENDENT``. Each product uses one activation.
+        ``method=ActivationMethod.MAK_INDEPENDENT``. Each product uses one activation,
+        unless the clearinghouse already answered its installation ID (the same MAK on the
+        same hardware as before): its kept confirmation ID is reused and nothing is spent.
         Progress counts the key changes.
         """
 

@@ -710,7 +710,8 @@ def conversion(
       *endpoint* or clear it for DNS auto-discovery, activate with the KMS host. No MAK
       activation is used.
     - To MAK, from a GVLK or from no key: install *key*, clear the KMS host, activate
-      online or by proxy. This uses one activation of the MAK.
+      online or by proxy. This uses one activation of the MAK, unless a confirmation ID
+      kept for the same installation ID can be reused (see :mod:`mak.manager`).
     - A product already on the target's channel gets an empty plan: there is nothing to
       convert. The arguments are checked all the same; no MAK is needed.
 
