@@ -143,7 +143,7 @@ class TestSqliteInventoryInAFile(InventoryContract):
 
 def test_it_is_an_inventory() -> None:
     with SqliteInventory(":memory:") as inventory:
-        port: Inventory = inventory  # mypy and pyright check the conformance here
+        port: Inventory = inventory  # mypy checks the conformance here
         assert port.computers() == []
 
 
