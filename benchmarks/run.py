@@ -94,6 +94,7 @@ def measure(
 
 def main() -> int:
     import inventory  # noqa: PLC0415  # benchmarks/ is on sys.path when run as a script
+    import proxy  # noqa: PLC0415  # the same
 
     results = [
         measure("ProductKey.parse", ProductKey.parse, KEY_SHAPE.fullmatch, KEYS, limit=10, aim=6),
@@ -101,6 +102,7 @@ def main() -> int:
         measure("ConfirmationId.parse", ConfirmationId.parse, CID_SHAPE.fullmatch, CIDS, limit=8),
     ]
     results.append(inventory.main())
+    results.append(proxy.main([]))  # quick: N = 1,000 and 10,000 (``proxy.py --full`` for 50,000)
     return 0 if all(results) else 1
 
 

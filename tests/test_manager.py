@@ -26,7 +26,7 @@ from mak.codes import (
     Category,
     lookup,
 )
-from mak.errors import InvalidComponent, TransportError
+from mak.errors import InvalidComponent, StorageError, TransportError
 from mak.keys import ProductKey
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseStatus
 from mak.limits import RemainingCount
@@ -618,3 +618,28 @@ def test_progress_is_told_done_and_total_up_to_the_end(lab: Lab) -> None:
     assert seen[-1] == (total, total)
     assert all(t == total for _, t in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+
+
+class FailingWritesInventory(InMemoryInventory):
+    """An inventory that refuses every write of one product, once armed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused: str | None = None
+
+    def update_product(self, product: Product, /) -> Product:
+        if product.id == self.refused:
+            raise StorageError("disk full")
+        return super().update_product(product)
+
+
+def test_a_product_whose_writes_fail_fails_alone_and_the_batch_goes_on() -> None:
+    inventory = FailingWritesInventory()
+    lab = make_lab(inventory=inventory)
+    clients = lab.clients
+    inventory.refused = clients[0].id
+    report = lab.manager.proxy_activate(clients, lab.mak, batch_size=2)
+    assert not report.outcome(clients[0].id).ok
+    assert "disk full" in report.outcome(clients[0].id).detail
+    assert report.succeeded == len(clients) - 1
+    assert report.service_calls == ceil((len(clients) - 1) / 2)

@@ -25,6 +25,7 @@ resumed after a crash, never spends an activation twice for one installation ID.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import hashlib
 import time
@@ -285,6 +286,49 @@ def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
     if progress.stage is ProxyStage.FAILED:
         progress = advance_stage(progress, Retried())
     return advance_stage(progress, StageFailed(code))
+
+
+_CHUNK: Final = 500
+"""How many products' inventory writes one transaction groups (one commit each)."""
+
+
+class _Staged:
+    """The writes of one product's step, kept to be stored at once with its outcome.
+
+    ``current`` is the product with every change applied; ``changes`` are applied
+    again, in order, to a re-read product when the stored one moved on meanwhile.
+    """
+
+    __slots__ = ("changes", "current", "product_id")
+
+    def __init__(self, product_id: str, current: Product) -> None:
+        self.product_id = product_id
+        self.current = current
+        self.changes: list[Callable[[Product], Product]] = []
+
+
+_STAGED: contextvars.ContextVar[_Staged | None] = contextvars.ContextVar(
+    "mak_manager_staged", default=None
+)
+
+
+class _StepNotStored(Exception):
+    """The staged writes of a step could not be stored: *error* is why."""
+
+    def __init__(self, error: MakError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _replay(changes: Sequence[Callable[[Product], Product]]) -> Callable[[Product], Product]:
+    """One change doing *changes* in order."""
+
+    def replay(product: Product) -> Product:
+        for change in changes:
+            product = change(product)
+        return product
+
+    return replay
 
 
 class _Refused(Exception):
@@ -713,18 +757,22 @@ class VolumeActivationManager:
         refs = list(products)
         batch = _Batch(self, "acquire_confirmation_ids", len(refs), progress)
         pending: list[tuple[int, Product, CidRequest]] = []
-        for index, ref in enumerate(refs):
+
+        def one(index: int) -> None:
+            ref = refs[index]
             product: Product | None = None
             try:
                 product = self.inventory.product(_id_of(ref))
                 request, detail = self._cid_request(product)
             except (_Refused, MakError) as failure:
                 self._fail(batch, index, _id_of(ref), product, failure)
-                continue
+                return
             if request is None:
                 self._finish(batch, index, product.id, product, code=None, detail=detail, ok=True)
             else:
                 pending.append((index, product, request))
+
+        self._in_transactions(batch, len(refs), one)
         for start in range(0, len(pending), batch_size):
             self._acquire_chunk(batch, pending[start : start + batch_size])
         return batch.report()
@@ -771,21 +819,34 @@ class VolumeActivationManager:
         # Every CID goes to the inventory, one transaction per batch, before any deposit.
         with self.inventory.transaction():
             for (index, product, request), result in zip(chunk, results, strict=True):
-                answers.append((index, product, *self._keep(product, request, result, now)))
-        for index, product, code, detail in answers:
+                answers.append((index, *self._keep(product, request, result, now)))
+
+        def one(position: int) -> None:
+            index, product, code, detail = answers[position]
+            staged = _Staged(product.id, product)  # as stored: the note need not re-read it
             self._finish(
-                batch, index, product.id, product, code=code, detail=detail, ok=code is None
+                batch,
+                index,
+                product.id,
+                product,
+                code=code,
+                detail=detail,
+                ok=code is None,
+                staged=staged,
             )
+
+        self._in_transactions(batch, len(answers), one)
 
     def _keep(
         self, product: Product, request: CidRequest, result: CidResult, now: dt.datetime
-    ) -> tuple[int | None, str]:
-        """Store one result; return the failure code (``None`` for a CID kept) and a detail."""
+    ) -> tuple[Product, int | None, str]:
+        """Store one result; return the product as stored, the failure code (``None`` for a CID kept) and a detail."""
         cid = result.confirmation_id
         if result.code is not None:
-            return result.code.value, result.code.message
+            return product, result.code.value, result.code.message
         if cid is None or result.installation_id != request.installation_id:
-            return _GENERAL_SERVICE_ERROR, "the service answered for another installation ID"
+            detail = "the service answered for another installation ID"
+            return product, _GENERAL_SERVICE_ERROR, detail
         assert product.partial_key is not None  # noqa: S101  # _cid_request required it
         entry = CilEntry(
             computer_id=product.computer_id,
@@ -797,7 +858,7 @@ class VolumeActivationManager:
         )
         try:
             self.inventory.add_confirmation(entry)
-            self._save(
+            stored = self._save(
                 product,
                 lambda p: attrs.evolve(
                     p, confirmation_id=cid, proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED)
@@ -805,8 +866,8 @@ class VolumeActivationManager:
             )
         except MakError as error:
             code = _code_of(error)
-            return (_GENERAL_SERVICE_ERROR if code is None else code.value), str(error)
-        return None, "confirmation ID acquired"
+            return product, (_GENERAL_SERVICE_ERROR if code is None else code.value), str(error)
+        return stored, None, "confirmation ID acquired"
 
     def apply_confirmation_ids(
         self, products: Iterable[ProductRef], *, progress: Progress | None = None
@@ -1027,32 +1088,82 @@ class VolumeActivationManager:
     ) -> BatchReport:
         refs = list(products)
         batch = _Batch(self, action, len(refs), progress)
-        for index, ref in enumerate(refs):
+
+        def one(index: int) -> None:
+            ref = refs[index]
             product_id = _id_of(ref)
             product: Product | None = None
+            staged: _Staged | None = None
             try:
                 product = self.inventory.product(product_id)
-                detail = work(product, batch)
+                staged = _Staged(product.id, product)
+                token = _STAGED.set(staged)
+                try:
+                    detail = work(product, batch)
+                finally:
+                    _STAGED.reset(token)
             except (_Refused, MakError) as failure:
-                self._fail(batch, index, product_id, product, failure)
+                self._fail(batch, index, product_id, product, failure, staged=staged)
             else:
-                self._finish(batch, index, product_id, product, code=None, detail=detail, ok=True)
+                self._finish(
+                    batch,
+                    index,
+                    product_id,
+                    product,
+                    code=None,
+                    detail=detail,
+                    ok=True,
+                    staged=staged,
+                )
+
+        self._in_transactions(batch, len(refs), one)
         return batch.report()
 
-    def _fail(
+    def _in_transactions(self, batch: _Batch, count: int, one: Callable[[int], None]) -> None:
+        """Run ``one(index)`` for each index, the inventory writes of each chunk in one transaction.
+
+        Each product's failure is caught by *one*; only the transaction itself can fail
+        (its start, or its commit). A chunk whose transaction cannot start runs without
+        one; one whose commit fails reports its products failed, nothing of them stored.
+        """
+        for start in range(0, count, _CHUNK):
+            indexes = range(start, min(start + _CHUNK, count))
+            begun = False
+            try:
+                with self.inventory.transaction():
+                    begun = True
+                    for index in indexes:
+                        one(index)
+            except MakError as error:
+                if not begun:
+                    for index in indexes:
+                        one(index)
+                    continue
+                code = _code_of(error)
+                for index in indexes:
+                    outcome = batch.outcomes.get(index)
+                    if outcome is not None:
+                        detail = f"{outcome.detail} (not stored: {error})"
+                        batch.outcomes[index] = Outcome(outcome.product_id, False, code, detail)
+
+    def _fail(  # noqa: PLR0913  # the parts of one failure
         self,
         batch: _Batch,
         index: int,
         product_id: str,
         product: Product | None,
         failure: _Refused | MakError,
+        *,
+        staged: _Staged | None = None,
     ) -> None:
         if isinstance(failure, _Refused):
             code, detail = failure.code, failure.detail
         else:
             found = _code_of(failure)
             code, detail = (None if found is None else found.value), str(failure)
-        self._finish(batch, index, product_id, product, code=code, detail=detail, ok=False)
+        self._finish(
+            batch, index, product_id, product, code=code, detail=detail, ok=False, staged=staged
+        )
 
     def _finish(  # noqa: PLR0913  # one outcome's every part
         self,
@@ -1064,16 +1175,20 @@ class VolumeActivationManager:
         code: int | None,
         detail: str,
         ok: bool,
+        staged: _Staged | None = None,
     ) -> None:
         activation_code = None if code is None else lookup(code)
         if product is not None:
             try:
-                self._note(product, batch.action, activation_code, detail, ok=ok)
+                self._note(product, batch.action, activation_code, detail, ok=ok, staged=staged)
+            except _StepNotStored as failure:  # the step's own write failed: so did the step
+                self._fail(batch, index, product_id, product, failure.error)
+                return
             except MakError as error:  # the outcome matters more than its history line
                 detail = f"{detail} (history not recorded: {error})"
         batch.done(index, Outcome(product_id, ok, activation_code, detail))
 
-    def _note(
+    def _note(  # noqa: PLR0913  # the parts of one history line
         self,
         product: Product,
         action: str,
@@ -1081,20 +1196,18 @@ class VolumeActivationManager:
         detail: str,
         *,
         ok: bool = True,
+        staged: _Staged | None = None,
     ) -> None:
-        """Record the action in the history and as the product's last action."""
+        """Record the action in the history and as the product's last action.
+
+        With *staged* writes of the step, the product is written once: the step's
+        changes and the last action together. Should that write fail, the step's
+        changes are written alone and then the note, as if each had been written when
+        made; the step's changes failing alone raise :class:`_StepNotStored` (when
+        *ok*: the step fails with that error).
+        """
         now = self.clock.now()
         shown = detail if ok else f"failed: {detail}"
-        self.inventory.record(
-            ActionRecord(
-                at=now,
-                computer_id=product.computer_id,
-                product_id=product.id,
-                action=action,
-                code=code,
-                detail=shown,
-            )
-        )
         last = LastAction(action=action, at=now, code=code)
 
         def change(current: Product) -> Product:
@@ -1103,14 +1216,60 @@ class VolumeActivationManager:
                 proxy = _failed(proxy, code.value)
             return attrs.evolve(current, last_action=last, proxy=proxy)
 
-        self._save(self.inventory.product(product.id), change)
+        record = ActionRecord(
+            at=now,
+            computer_id=product.computer_id,
+            product_id=product.id,
+            action=action,
+            code=code,
+            detail=shown,
+        )
+        current = product
+        if staged is not None and staged.changes:
+            replay = _replay(staged.changes)
+            try:
+                self._save(staged.current, change, replay=replay)
+            except MakError:
+                try:
+                    current = self._save(staged.current, lambda p: p, replay=replay)
+                except MakError as error:
+                    if ok:
+                        raise _StepNotStored(error) from None
+            else:
+                self.inventory.record(record)
+                return
+        elif staged is not None:
+            current = staged.current  # nothing written since it was read
+        else:
+            current = self.inventory.product(product.id)
+        self.inventory.record(record)
+        self._save(current, change)
 
-    def _save(self, product: Product, change: Callable[[Product], Product]) -> Product:
-        """Write *change* of the stored product; a stale version is re-read and retried once."""
+    def _save(
+        self,
+        product: Product,
+        change: Callable[[Product], Product],
+        *,
+        replay: Callable[[Product], Product] | None = None,
+    ) -> Product:
+        """Write *change* of the stored product; a stale version is re-read and retried once.
+
+        Inside a step of :meth:`_each`, a change of the step's product is staged, to be
+        written with its outcome. *replay* (changes already applied to *product*) is
+        applied again to a re-read product before *change*.
+        """
+        staged = _STAGED.get()
+        if staged is not None and replay is None and staged.product_id == product.id:
+            staged.current = change(staged.current)
+            staged.changes.append(change)
+            return staged.current
         try:
             return self.inventory.update_product(change(product))
         except ConcurrencyConflict:
-            return self.inventory.update_product(change(self.inventory.product(product.id)))
+            fresh = self.inventory.product(product.id)
+            if replay is not None:
+                fresh = replay(fresh)
+            return self.inventory.update_product(change(fresh))
 
     def _save_reading(  # noqa: PLR0913  # what a computer showed, all keyword-only
         self,

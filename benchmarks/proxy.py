@@ -1,0 +1,119 @@
+"""Proxy activation at fleet scale: products per second, in memory and on SQLite.
+
+Issue 6: ``VolumeActivationManager.proxy_activate`` of N simulated Windows client
+products end to end (install the MAK, collect IIDs, one service call per batch of 500,
+CIDs kept, deposited), with ``InMemoryInventory`` and with ``SqliteInventory`` on a
+temporary file. Targets: at least 10,000 products/s in memory and 3,000/s on SQLite,
+t(50k)/t(10k) at most 5.5 (linear: no quadratic step), and service calls equal to
+ceil(N / 500). Only ``proxy_activate`` is timed; building the fleet and discovering it
+are not.
+
+Run with ``python benchmarks/proxy.py`` (N = 1,000 and 10,000; quick) or
+``python benchmarks/proxy.py --full`` (also 50,000, which needs a few minutes to build
+the fleets). The throughput targets are reported, not enforced (they depend on the
+machine); the exit status is 1 when the service calls are not ceil(N / 500), a product
+fails, or (with ``--full``) the scaling ratio is over 5.5.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import tempfile
+import time
+from math import ceil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mak.adapters import InMemoryInventory, SqliteInventory
+from mak.catalog import ProductFamily
+from mak.manager import VolumeActivationManager
+from mak.model import ByWorkgroup
+from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mak.ports import Inventory
+
+START = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+BATCH_SIZE = 500
+QUICK = (1_000, 10_000)
+FULL = (1_000, 10_000, 50_000)
+TARGETS = {"memory": 10_000, "sqlite": 3_000}
+SCALING_LIMIT = 5.5
+
+
+def run_once(size: int, inventory: Inventory) -> tuple[int, float, int]:
+    """Return (products, seconds, service calls) of one proxy activation over a new fleet."""
+    clock = FakeClock(START)
+    service = SimulatedClearinghouse(seed=11)
+    fleet = SimulatedFleet(
+        size, seed=11, clearinghouse=service, clock=clock, server_share=0.0, office_share=0.0
+    )
+    manager = VolumeActivationManager(
+        inventory, service, fleet, clock, discovery=fleet, sleep=lambda _: None
+    )
+    manager.discover(ByWorkgroup("LAB"))
+    products = inventory.products(family=ProductFamily.WINDOWS_CLIENT)
+    mak = service.issue_mak(limit=len(products) + 1, family=ProductFamily.WINDOWS_CLIENT)
+    manager.add_product_key(mak)
+    start = time.perf_counter()
+    report = manager.proxy_activate(products, mak, batch_size=BATCH_SIZE)
+    took = time.perf_counter() - start
+    if report.failed:
+        raise SystemExit(f"N={size}: {report.failed} products failed: {report.counts}")
+    return len(products), took, report.service_calls
+
+
+def main(argv: list[str] | None = None) -> bool:
+    """Run the proxy benchmark; return whether every check held."""
+    args = sys.argv[1:] if argv is None else argv
+    full = "--full" in args
+    sizes = FULL if full else QUICK
+    ok = True
+    with tempfile.TemporaryDirectory() as folder:
+        counter = iter(range(1_000_000))
+        makers: dict[str, Callable[[], Inventory]] = {
+            "memory": InMemoryInventory,
+            "sqlite": lambda: SqliteInventory(Path(folder) / f"proxy-{next(counter)}.db"),
+        }
+        for name, make in makers.items():
+            times: dict[int, float] = {}
+            for size in sizes:
+                inventory = make()
+                products, took, calls = run_once(size, inventory)
+                close = getattr(inventory, "close", None)
+                if close is not None:
+                    close()
+                times[size] = took
+                rate = products / took
+                expected = ceil(products / BATCH_SIZE)
+                calls_ok = calls == expected
+                ok = ok and calls_ok
+                target = TARGETS[name]
+                print(
+                    f"proxy_activate N={size:>6,} ({name:<6}) {products:>6,} products "
+                    f"{took:7.2f} s  {rate:8,.0f} products/s (target {target:,}/s "
+                    f"{'ok' if rate >= target else 'BELOW'})  service calls {calls} "
+                    f"(ceil(N/{BATCH_SIZE}) = {expected}) {'ok' if calls_ok else 'WRONG'}"
+                )
+            if 50_000 in times and 10_000 in times:
+                ratio = times[50_000] / times[10_000]
+                within = ratio <= SCALING_LIMIT
+                ok = ok and within
+                print(
+                    f"proxy_activate scaling ({name}): t(50k)/t(10k) = {ratio:.2f} "
+                    f"(limit {SCALING_LIMIT}) {'ok' if within else 'OVER LIMIT'}"
+                )
+            else:
+                ratio = times[10_000] / times[1_000]
+                print(
+                    f"proxy_activate scaling ({name}): t(10k)/t(1k) = {ratio:.2f} "
+                    "(linear is 10; run with --full for t(50k)/t(10k))"
+                )
+    return ok
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main() else 1)
