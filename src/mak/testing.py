@@ -429,6 +429,22 @@ class InventoryContract:
             inventory.update_computer(attrs.evolve(stored, name="X", version=5))
         assert inventory.computer("computer-0001") == stored
 
+    def test_a_renamed_computer_is_found_by_its_new_name_only(self, inventory: Inventory) -> None:
+        """Name look-ups follow renames, and a rolled-back rename leaves the old name."""
+        stored = inventory.add_computer(make_computer(1, name="OLD-NAME"))
+        renamed = inventory.update_computer(attrs.evolve(stored, name="New-Name"))
+        assert inventory.computers(name="old-name") == []
+        assert inventory.computers(name="NEW-NAME") == [renamed]
+
+        def fail() -> None:
+            with inventory.transaction():
+                inventory.update_computer(attrs.evolve(renamed, name="THIRD"))
+                raise _Boom
+
+        _fail_in(fail)
+        assert inventory.computers(name="third") == []
+        assert inventory.computers(name="new-name") == [renamed]
+
     def test_computers_are_empty_at_first(self, inventory: Inventory) -> None:
         """A new inventory lists no computers."""
         assert inventory.computers() == []

@@ -63,6 +63,8 @@ class InMemoryInventory:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._computers: dict[str, Computer] = {}
+        # casefolded name -> ids: discovery looks computers up by name, once each.
+        self._computer_names: dict[str, set[str]] = {}
         self._products: dict[str, Product] = {}
         # (computer id, activation id) -> product id: one product per SKU per computer.
         self._product_slots: dict[tuple[str, str], str] = {}
@@ -87,7 +89,7 @@ class InMemoryInventory:
             if stored is not None:
                 return _same_or_conflict("computer", computer.id, computer, stored)
             new = attrs.evolve(computer, version=1)
-            self._put(self._computers, computer.id, new)
+            self._put_computer(new)
             return new
 
     def update_computer(self, computer: Computer, /) -> Computer:
@@ -100,7 +102,7 @@ class InMemoryInventory:
             self._check_writable()
             stored = self._current("computer", self._computers, computer.id, computer)
             new = attrs.evolve(computer, version=stored.version + 1)
-            self._put(self._computers, computer.id, new)
+            self._put_computer(new)
             return new
 
     def computer(self, computer_id: str, /) -> Computer:
@@ -111,10 +113,11 @@ class InMemoryInventory:
     def computers(self, *, name: str | None = None) -> list[Computer]:
         """Return the computers, or those named *name* (compared casefolded), by id."""
         with self._lock:
-            found = list(self._computers.values())
-        if name is not None:
-            wanted = name.casefold()
-            found = [c for c in found if c.name.casefold() == wanted]
+            if name is None:
+                found = list(self._computers.values())
+            else:
+                ids = self._computer_names.get(name.casefold(), set())
+                found = [self._computers[computer_id] for computer_id in ids]
         return sorted(found, key=lambda c: c.id)
 
     # --- products --------------------------------------------------------------------------
@@ -343,6 +346,30 @@ class InMemoryInventory:
                 expected=product.version,
                 actual=self._products[holder].version if actual is None else actual,
             )
+
+    def _put_computer(self, new: Computer) -> None:
+        """Store *new* and keep the name index right, undoably inside a transaction."""
+        old = self._computers.get(new.id)
+        self._computers[new.id] = new
+        self._reindex(old, new)
+        if self._depth:
+            self._undo.append(lambda: self._restore_computer(new, old))
+
+    def _restore_computer(self, new: Computer, old: Computer | None) -> None:
+        if old is None:
+            del self._computers[new.id]
+        else:
+            self._computers[new.id] = old
+        self._reindex(new, old)
+
+    def _reindex(self, old: Computer | None, new: Computer | None) -> None:
+        if old is not None:
+            ids = self._computer_names[old.name.casefold()]
+            ids.discard(old.id)
+            if not ids:
+                del self._computer_names[old.name.casefold()]
+        if new is not None:
+            self._computer_names.setdefault(new.name.casefold(), set()).add(new.id)
 
     def _put(self, table: dict[_K, _V], key: _K, value: _V) -> None:
         """Set ``table[key]``, remembering how to undo it inside a transaction."""
