@@ -8,7 +8,9 @@ clearinghouse recorded and what the inventory holds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 from math import ceil
 from typing import TYPE_CHECKING
 
@@ -37,13 +39,14 @@ from mak.manager import (
     RetryPolicy,
     VolumeActivationManager,
 )
-from mak.model import ByName, ByWorkgroup, Computer, Product
+from mak.model import ByName, ByWorkgroup, CilEntry, Computer, Product
 from mak.proxystage import ProxyStage
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
 from mak.testing import make_key
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
 
     from mak.ids import ConfirmationId, InstallationId
     from mak.ports import CidRequest, CidResult, ComputerEndpoint, Inventory
@@ -643,3 +646,93 @@ def test_a_product_whose_writes_fail_fails_alone_and_the_batch_goes_on() -> None
     assert "disk full" in report.outcome(clients[0].id).detail
     assert report.succeeded == len(clients) - 1
     assert report.service_calls == ceil((len(clients) - 1) / 2)
+
+
+# --- the inventory failing while CIDs are kept ----------------------------------------------
+
+
+def _lab(
+    inventory: Inventory,
+) -> tuple[VolumeActivationManager, SimulatedClearinghouse, ProductKey]:
+    clock = FakeClock(dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))
+    service = SimulatedClearinghouse(seed=3)
+    fleet = SimulatedFleet(
+        size=10, seed=3, clearinghouse=service, clock=clock, server_share=0, office_share=0
+    )
+    manager = VolumeActivationManager(
+        inventory,
+        service,
+        fleet,
+        clock,
+        discovery=fleet,
+        sleep=clock.advance,  # type: ignore[arg-type]
+    )
+    manager.discover(ByWorkgroup("LAB"))
+    key = service.issue_mak(limit=100, family=ProductFamily.WINDOWS_CLIENT)
+    manager.add_product_key(key)
+    return manager, service, key
+
+
+def test_a_cil_write_failing_once_inside_the_batch_is_retried_alone() -> None:
+    class FlakyInventory(InMemoryInventory):
+        writes = 0
+
+        def add_confirmation(self, entry: CilEntry, /) -> CilEntry:
+            FlakyInventory.writes += 1
+            if FlakyInventory.writes == 3:
+                raise StorageError("disk full")
+            return super().add_confirmation(entry)
+
+    inventory = FlakyInventory()
+    manager, service, key = _lab(inventory)
+    report = manager.proxy_activate(inventory.products(), key)
+    assert report.counts == {"ok": 10}
+    assert service.pool(key).used == len(inventory.confirmations()) == 10
+
+
+def test_a_failed_batch_commit_loses_no_cid_and_aborts_nothing(tmp_path: Path) -> None:
+    class FailingCommits(SqliteInventory):
+        """Every transaction that kept a CIL entry fails to commit, and is rolled back."""
+
+        armed = False
+        kept_cid = False
+
+        @contextlib.contextmanager
+        def transaction(self) -> Iterator[None]:
+            FailingCommits.kept_cid = False
+            with super().transaction():
+                yield
+                if FailingCommits.armed and FailingCommits.kept_cid:
+                    raise StorageError("COMMIT failed: disk I/O error")
+
+        def add_confirmation(self, entry: CilEntry, /) -> CilEntry:
+            FailingCommits.kept_cid = True
+            return super().add_confirmation(entry)
+
+    inventory = FailingCommits(tmp_path / "inventory.db")
+    manager, service, key = _lab(inventory)
+    FailingCommits.armed = True
+    report = manager.proxy_activate(inventory.products(), key)  # does not raise
+    assert len(report) == 10
+    assert service.pool(key).used == 10
+    assert len(inventory.confirmations()) == 10  # every CID the service issued is kept
+    FailingCommits.armed = False
+    again = manager.proxy_activate(inventory.products(), key)
+    assert again.counts == {"ok": 10}
+    assert service.pool(key).used == 10  # nothing charged twice
+    inventory.close()
+
+
+def test_a_cid_that_cannot_be_stored_is_named_in_its_outcome() -> None:
+    class FullDisk(InMemoryInventory):
+        def add_confirmation(self, entry: CilEntry, /) -> CilEntry:
+            raise StorageError(f"disk full ({entry.computer_id})")
+
+    inventory = FullDisk()
+    manager, _, key = _lab(inventory)
+    report = manager.proxy_activate(inventory.products(), key)
+    assert report.failed == 10
+    outcome = report.failures[0]
+    assert outcome.code is None  # the inventory failed, not the activation service
+    assert "not stored: disk full" in outcome.detail
+    assert re.search(r"confirmation ID (\d{6}-){7}\d{6}", outcome.detail)

@@ -815,14 +815,29 @@ class VolumeActivationManager:
                 self._fail(batch, index, product.id, product, failure)
             return
         now = self.clock.now()
-        answers: list[tuple[int, Product, int | None, str]] = []
+        pairs = list(zip(chunk, results, strict=True))
         # Every CID goes to the inventory, one transaction per batch, before any deposit.
-        with self.inventory.transaction():
-            for (index, product, request), result in zip(chunk, results, strict=True):
-                answers.append((index, *self._keep(product, request, result, now)))
+        try:
+            with self.inventory.transaction():
+                kept = [
+                    self._keep(product, request, result, now)
+                    for (_, product, request), result in pairs
+                ]
+        except MakError:
+            # The commit failed and undid the batch: keep each CID on its own instead, so
+            # that one failure loses none of the confirmation IDs the service issued.
+            kept = [
+                self._keep(product, request, result, now)
+                for (_, product, request), result in pairs
+            ]
+        answers: list[tuple[int, tuple[Product, int | None, str, bool]]] = []
+        for ((index, _, request), result), answer in zip(pairs, kept, strict=True):
+            if answer[3]:  # its write failed inside the batch: one more try on its own
+                answer = self._keep(answer[0], request, result, now)  # noqa: PLW2901  # the retry replaces it
+            answers.append((index, answer))
 
         def one(position: int) -> None:
-            index, product, code, detail = answers[position]
+            index, (product, code, detail, unstored) = answers[position]
             staged = _Staged(product.id, product)  # as stored: the note need not re-read it
             self._finish(
                 batch,
@@ -831,7 +846,7 @@ class VolumeActivationManager:
                 product,
                 code=code,
                 detail=detail,
-                ok=code is None,
+                ok=code is None and not unstored,
                 staged=staged,
             )
 
@@ -839,14 +854,20 @@ class VolumeActivationManager:
 
     def _keep(
         self, product: Product, request: CidRequest, result: CidResult, now: dt.datetime
-    ) -> tuple[Product, int | None, str]:
-        """Store one result; return the product as stored, the failure code (``None`` for a CID kept) and a detail."""
+    ) -> tuple[Product, int | None, str, bool]:
+        """Store one result.
+
+        Returns the product as stored, the failure code (``None`` for a CID kept, or for
+        one the inventory could not store), a detail, and whether the store failed. A CID
+        that could not be stored is named in the detail: it is not secret, and it is the
+        only copy left.
+        """
         cid = result.confirmation_id
         if result.code is not None:
-            return product, result.code.value, result.code.message
+            return product, result.code.value, result.code.message, False
         if cid is None or result.installation_id != request.installation_id:
             detail = "the service answered for another installation ID"
-            return product, _GENERAL_SERVICE_ERROR, detail
+            return product, _GENERAL_SERVICE_ERROR, detail, False
         assert product.partial_key is not None  # noqa: S101  # _cid_request required it
         entry = CilEntry(
             computer_id=product.computer_id,
@@ -865,9 +886,10 @@ class VolumeActivationManager:
                 ),
             )
         except MakError as error:
-            code = _code_of(error)
-            return product, (_GENERAL_SERVICE_ERROR if code is None else code.value), str(error)
-        return stored, None, "confirmation ID acquired"
+            code = _code_of(error)  # the inventory's failure, not the service's
+            detail = f"confirmation ID {cid} for {request.installation_id} not stored: {error}"
+            return product, None if code is None else code.value, detail, True
+        return stored, None, "confirmation ID acquired", False
 
     def apply_confirmation_ids(
         self, products: Iterable[ProductRef], *, progress: Progress | None = None
