@@ -6,13 +6,13 @@ import io
 import re
 from typing import TYPE_CHECKING
 
+import pytest
+
 from mak.cli import main
 from mak.demo import run_demo
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-    import pytest
 
 
 def used(output: str) -> list[int]:
@@ -45,3 +45,13 @@ def test_the_cli_runs_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_the_demo_refuses_an_empty_lab(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--computers", "0", "--db", str(tmp_path / "d.sqlite")]) == 1
     assert "computer count" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("computers", [1, 3])
+def test_a_tiny_lab_counts_each_product_once(tmp_path: Path, computers: int) -> None:
+    out = io.StringIO()
+    assert run_demo(computers=computers, db=str(tmp_path / "d.sqlite"), seed=2, out=out) == 0
+    text = out.getvalue()
+    products = int(re.search(r"computers, (\d+) products", text).group(1))  # type: ignore[union-attr]
+    line = text.split("Local reactivation", 1)[1].split("\n")[1]
+    assert sum(int(n) for n in re.findall(r" (\d+)(?:,|\s\()", line)) <= products

@@ -117,7 +117,7 @@ def _reactivate(
     inventory = manager.inventory
     count = len(fleet.computers)
     reimaged = fleet.computers[: max(1, count // 10)]
-    replaced = fleet.computers[-min(3, count) :]
+    replaced = [c for c in fleet.computers[-min(3, count) :] if c not in reimaged]
     for computer in reimaged:
         fleet.reimage(computer.id)
     for computer in replaced:
