@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mak._checkdigits import group_check_digit
 from mak.adapters import InMemoryInventory, SqliteInventory
 from mak.ids import ConfirmationId, InstallationId
 from mak.model import CilEntry
@@ -40,7 +41,7 @@ SELECT = "SELECT * FROM cil WHERE installation_id = ?"
 
 def _group(value: int, width: int) -> str:
     data = f"{value % 10**width:0{width}d}"
-    return data + str(sum(int(d) * (1 + i % 2) for i, d in enumerate(data)) % 7)
+    return data + str(group_check_digit(data))
 
 
 def entries(count: int, seed: int = 0) -> list[CilEntry]:

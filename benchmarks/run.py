@@ -17,6 +17,7 @@ import sys
 import timeit
 from typing import TYPE_CHECKING
 
+from mak._checkdigits import group_check_digit
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ProductKey
 
@@ -35,7 +36,7 @@ KEY_SHAPE = re.compile(r"[BCDFGHJKMNPQRTVWXY2346789]{5}(?:-[BCDFGHJKMNPQRTVWXY23
 
 
 def _with_check_digit(data: str) -> str:
-    return data + str(sum(int(d) * (1 + i % 2) for i, d in enumerate(data)) % 7)
+    return data + str(group_check_digit(data))
 
 
 def _ids(group_count: int, data_digits: int, seed: int) -> list[str]:
