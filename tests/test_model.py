@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
+from mak._validate import replace
 from mak.catalog import ProductFamily
 from mak.codes import lookup
 from mak.errors import InvalidComponent, InvalidFormat, MakError
@@ -774,3 +775,51 @@ def test_bad_documents_raise_our_error_without_the_key(cls: type, data: dict[str
 )
 def test_addresses_are_stored_in_canonical_form(given: str, stored: str) -> None:
     assert computer(address=given).address == stored
+
+
+# --- replace: the hot paths' evolve ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"version": 7},
+        {"name": "Office LTSC"},
+        {"extended_pid": None},
+        {"license_state": LicenseState.new(), "version": 2},
+    ],
+    ids=["version", "name", "extended pid", "two fields"],
+)
+def test_replace_is_evolve(changes: dict[str, Any]) -> None:
+    original = product()
+    replaced = replace(original, **changes)
+    assert replaced == attrs.evolve(original, **changes)
+    assert type(replaced) is Product
+    assert original == product()  # frozen: the original is untouched
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"name": " "}, InvalidFormat),
+        ({"version": -1}, InvalidComponent),
+        ({"activation_id": "B92E9980-B9D5-4821-9C94-140F632F6312"}, InvalidFormat),
+        ({"family": "windows"}, InvalidFormat),
+    ],
+)
+def test_replace_validates_what_changed(changes: dict[str, Any], error: type[MakError]) -> None:
+    with pytest.raises(error):
+        replace(product(), **changes)
+
+
+def test_replace_runs_checks_across_fields_and_converters() -> None:
+    computer = Computer(id="c-1", name="PC-01", workgroup="LAB")
+    with pytest.raises(InvalidComponent, match="domain or a workgroup"):
+        replace(computer, domain="corp.example")  # __attrs_post_init__ ran
+    moved = replace(computer, address="::ffff:10.0.0.1")
+    assert moved == attrs.evolve(computer, address="::ffff:10.0.0.1")  # the converter ran
+
+
+def test_replace_refuses_an_unknown_field() -> None:
+    with pytest.raises(TypeError):
+        replace(product(), colour="blue")

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Final
+from typing import Any, Final, TypeAlias, TypeVar, cast
 
-import attrs  # noqa: TC002  # attrs.Attribute in signatures is enough, but keep one import style
+import attrs  # attrs.Attribute in signatures is enough, but keep one import style
 
 from mak.errors import InvalidComponent, InvalidFormat
 
@@ -27,6 +27,7 @@ __all__ = [
     "aware",
     "instance",
     "optional_text",
+    "replace",
     "text",
     "to_utc",
     "version",
@@ -40,6 +41,14 @@ Validator = Any  # attrs' validator type is private; these are (instance, attrib
 
 def require_text(what: str, value: object) -> None:
     """Refuse anything but a non-blank string of at most 255 characters on one line."""
+    if (
+        type(value) is str
+        and value.isascii()
+        and value.isprintable()
+        and 0 < len(value) <= _NAME_LIMIT
+        and not value.isspace()
+    ):
+        return  # the common case, decided without splitting or encoding: every record checks it
     if not isinstance(value, str):
         raise InvalidFormat.wrong_type(what, value)
     if not value.strip() or len(value) > _NAME_LIMIT or value.splitlines() != [value]:
@@ -122,3 +131,67 @@ def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
         raise InvalidComponent(
             attribute.name.replace("_", " "), value.isoformat(), "is naive; pass an aware datetime"
         )
+
+
+_R = TypeVar("_R", bound=attrs.AttrsInstance)
+
+
+_Plan: TypeAlias = "tuple[dict[str, attrs.Attribute[Any]], frozenset[str]] | None"
+_PLANS: dict[type[Any], _Plan] = {}
+
+
+def _fields(cls: type[Any]) -> _Plan:
+    """The fields of attrs class *cls* by name and those converted; ``None`` to evolve it.
+
+    A class with an ``__attrs_post_init__`` checks across fields, which only a full
+    :func:`attrs.evolve` runs.
+    """
+    if cls in _PLANS:
+        return _PLANS[cls]
+    plan: _Plan = None
+    if not hasattr(cls, "__attrs_post_init__"):
+        fields: dict[str, attrs.Attribute[Any]] = attrs.fields_dict(cls)
+        converted = frozenset(
+            name
+            for name, field in fields.items()
+            if field.converter is not None  # pyright: ignore[reportUnknownMemberType]  # attrs leaves it generic
+        )
+        plan = fields, converted
+    _PLANS[cls] = plan
+    return plan
+
+
+def replace(record: _R, /, **changes: Any) -> _R:
+    """Return a copy of the frozen attrs *record* with *changes*, checking only what changed.
+
+    The fields left alone were converted and validated when *record* was made and, the
+    record being frozen, cannot have changed since; so this is :func:`attrs.evolve`
+    without validating them again, which hot paths that update a record field by field
+    need. A class with an ``__attrs_post_init__`` (a check across fields), or a change
+    of a field with a converter, is evolved in full.
+
+    >>> @attrs.frozen
+    ... class Example:
+    ...     name: str = attrs.field(validator=text("example"))
+    ...     size: int = 0
+    >>> replace(Example("a"), size=2)
+    Example(name='a', size=2)
+    >>> replace(Example("a"), name=" ")
+    Traceback (most recent call last):
+    mak.errors.InvalidFormat: Invalid example name: ' ' (must be 1 to 255 characters on one line, not blank)
+    """
+    cls: type[Any] = type(record)
+    plan = _fields(cls)
+    if plan is None or not plan[1].isdisjoint(changes) or not changes.keys() <= plan[0].keys():
+        evolved: _R = attrs.evolve(cast("Any", record), **changes)  # or its TypeError
+        return evolved
+    fields = plan[0]
+    new = object.__new__(cls)
+    set_field = object.__setattr__  # the record is frozen: attrs sets its fields the same way
+    for name in fields:
+        set_field(new, name, changes[name] if name in changes else getattr(record, name))
+    for name, value in changes.items():
+        validator = fields[name].validator
+        if validator is not None:
+            validator(new, fields[name], value)
+    return cast("_R", new)

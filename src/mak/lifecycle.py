@@ -275,6 +275,10 @@ class GracePolicy:
     Server 2012. Office allows 5; the often-quoted 3 for Windows 7 is *unconfirmed*."""
 
 
+_DEFAULT_POLICY: Final = GracePolicy()
+"""The policy used when none is given (frozen, so one serves every call)."""
+
+
 def _required_aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     _require_aware(value, attribute.name)
 
@@ -353,7 +357,7 @@ class LicenseState:
     )
     activated_at: dt.datetime | None = attrs.field(default=None, converter=_activated_at_in_utc)
     method: ActivationMethod | None = None
-    rearms_left: int = attrs.field(default=GracePolicy().rearm_limit, validator=_count)
+    rearms_left: int = attrs.field(default=_DEFAULT_POLICY.rearm_limit, validator=_count)
     genuine: bool = attrs.field(default=True, validator=attrs.validators.instance_of(bool))
 
     def __attrs_post_init__(self) -> None:
@@ -374,7 +378,7 @@ class LicenseState:
         >>> LicenseState.new().status
         <LicenseStatus.UNLICENSED: 0>
         """
-        return cls(rearms_left=(policy or GracePolicy()).rearm_limit)
+        return cls(rearms_left=(policy or _DEFAULT_POLICY).rearm_limit)
 
     @property
     def has_key(self) -> bool:
@@ -867,7 +871,7 @@ _EFFECTS: Final[dict[type[object], _Effect]] = {
 
 def _policy(policy: object) -> GracePolicy:
     if policy is None:
-        return GracePolicy()
+        return _DEFAULT_POLICY
     if not isinstance(policy, GracePolicy):
         raise InvalidFormat.wrong_type("grace policy", policy)
     return policy

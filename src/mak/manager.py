@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 
 import attrs
 
+from mak._validate import replace
 from mak.catalog import Catalog
 from mak.codes import (
     CID_IID_MISMATCH,
@@ -792,7 +793,7 @@ class VolumeActivationManager:
         cid = kept.confirmation_id
         self._save(
             product,
-            lambda p: attrs.evolve(
+            lambda p: replace(
                 p, confirmation_id=cid, proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED)
             ),
         )
@@ -881,7 +882,7 @@ class VolumeActivationManager:
             self.inventory.add_confirmation(entry)
             stored = self._save(
                 product,
-                lambda p: attrs.evolve(
+                lambda p: replace(
                     p, confirmation_id=cid, proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED)
                 ),
             )
@@ -1236,7 +1237,7 @@ class VolumeActivationManager:
             proxy = current.proxy
             if not ok and code is not None and action in _PROXY_ACTIONS:
                 proxy = _failed(proxy, code.value)
-            return attrs.evolve(current, last_action=last, proxy=proxy)
+            return replace(current, last_action=last, proxy=proxy)
 
         record = ActionRecord(
             at=now,
@@ -1333,7 +1334,7 @@ class VolumeActivationManager:
             proxy = advance_stage(proxy, restart)
         if stage is not None:
             proxy = _reached(proxy, stage)
-        return attrs.evolve(
+        return replace(
             current,
             license_state=state,
             installation_id=iid if iid is not None else current.installation_id,

@@ -325,7 +325,8 @@ def test_an_unreadable_record_is_a_storage_error(opened: list[SqliteInventory]) 
     inventory.add_computer(make_computer(1))
     connection = inventory._connection
     assert connection is not None
-    connection.execute("UPDATE computers SET data = '{\"id\": 3}'")
+    # Written as any writer would, at the next version: the cached copy is not it.
+    connection.execute("UPDATE computers SET data = '{\"id\": 3}', version = version + 1")
     with pytest.raises(StorageError, match="unreadable Computer"):
         inventory.computers()
 
@@ -409,6 +410,38 @@ def test_a_stale_update_through_a_second_object_is_refused(
         second.update_computer(attrs.evolve(read, name="BY-SECOND"))
     assert (caught.value.expected, caught.value.actual) == (1, 2)
     assert second.computer("computer-0001") == kept
+
+
+def test_a_record_another_writer_changed_is_read_again(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    first.add_computer(make_computer(1))
+    product = first.add_product(make_product(1))
+    assert first.product(product.id) is first.product(product.id)  # decoded once, then kept
+    changed = second.update_product(attrs.evolve(second.product(product.id), name="BY-SECOND"))
+    assert first.product(product.id) == changed
+    assert first.products() == [changed]
+
+
+def test_a_rolled_back_write_is_never_read_back(path: Path, opened: list[SqliteInventory]) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    first.add_computer(make_computer(1))
+    product = first.add_product(make_product(1))
+
+    def roll_back() -> None:
+        with first.transaction():
+            first.update_product(attrs.evolve(product, name="ROLLED-BACK"))
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        roll_back()
+    # Another writer now takes the version the rolled-back write had, with other data.
+    kept = second.update_product(attrs.evolve(product, name="BY-SECOND"))
+    assert first.product(product.id) == kept
+    assert first.product(product.id).name == "BY-SECOND"
 
 
 def test_objects_on_one_file_lose_no_update(path: Path, opened: list[SqliteInventory]) -> None:

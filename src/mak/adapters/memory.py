@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import attrs
 
+from mak._validate import replace
 from mak.errors import ConcurrencyConflict, NotFound, StorageError
 from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
 
@@ -88,7 +89,7 @@ class InMemoryInventory:
             stored = self._computers.get(computer.id)
             if stored is not None:
                 return _same_or_conflict("computer", computer.id, computer, stored)
-            new = attrs.evolve(computer, version=1)
+            new = replace(computer, version=1)
             self._put_computer(new)
             return new
 
@@ -101,7 +102,7 @@ class InMemoryInventory:
         with self._lock:
             self._check_writable()
             stored = self._current("computer", self._computers, computer.id, computer)
-            new = attrs.evolve(computer, version=stored.version + 1)
+            new = replace(computer, version=stored.version + 1)
             self._put_computer(new)
             return new
 
@@ -135,7 +136,7 @@ class InMemoryInventory:
             if stored is not None:
                 return _same_or_conflict("product", product.id, product, stored)
             self._check_place(product, actual=None)
-            new = attrs.evolve(product, version=1)
+            new = replace(product, version=1)
             self._put(self._products, product.id, new)
             self._put(self._product_slots, _slot(new), new.id)
             return new
@@ -151,7 +152,7 @@ class InMemoryInventory:
             self._check_writable()
             stored = self._current("product", self._products, product.id, product)
             self._check_place(product, actual=stored.version)
-            new = attrs.evolve(product, version=stored.version + 1)
+            new = replace(product, version=stored.version + 1)
             if _slot(new) != _slot(stored):
                 self._pop(self._product_slots, _slot(stored))
                 self._put(self._product_slots, _slot(new), new.id)
@@ -194,7 +195,7 @@ class InMemoryInventory:
             stored = self._keys.get(record.key)
             if stored is not None:
                 return _same_or_conflict("key", record.id, record, stored)
-            new = attrs.evolve(record, version=1)
+            new = replace(record, version=1)
             self._put(self._keys, record.key, new)
             return new
 
@@ -210,7 +211,7 @@ class InMemoryInventory:
             if stored is None:
                 raise NotFound("key", record.id)
             _check_version("key", record.id, record, stored)
-            new = attrs.evolve(record, version=stored.version + 1)
+            new = replace(record, version=stored.version + 1)
             self._put(self._keys, record.key, new)
             return new
 

@@ -35,7 +35,7 @@ import sqlite3
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
 import attrs
 
@@ -65,6 +65,7 @@ BUSY_TIMEOUT: Final = 5.0
 
 _T = TypeVar("_T")
 _Record = TypeVar("_Record", Computer, Product, KeyRecord)
+_Cached = TypeVar("_Cached", Computer, Product)
 
 # The schema, as the steps that build it: step n (from 0) takes a file from schema
 # version n to n + 1. Steps are only ever appended; a released step never changes.
@@ -173,6 +174,10 @@ class SqliteInventory:
         self._depth = 0
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._converter = make_converter()
+        # Computers and products as last read or written here, by id: a row at the same
+        # version holds the same data, so reading it again needs no decoding. Emptied on
+        # any rollback, when a version written here may be taken by another writer.
+        self._cache: dict[tuple[type[Any], str], Computer | Product] = {}
         self._connection: sqlite3.Connection | None = _open(self._path)
 
     @property
@@ -245,6 +250,7 @@ class SqliteInventory:
                 yield
             except BaseException:
                 self._depth -= 1
+                self._cache.clear()
                 if connection.in_transaction:
                     self._run(connection, "ROLLBACK")
                 self._failed = _ROLLED_BACK if self._depth else None
@@ -265,7 +271,7 @@ class SqliteInventory:
         """
 
         def add(connection: sqlite3.Connection) -> Computer:
-            stored = self._fetch(connection, Computer, _SELECT_COMPUTER, computer.id)
+            stored = self._record(connection, Computer, computer.id)
             if stored is not None:
                 return _same_or_conflict("computer", computer.id, computer, stored)
             new = attrs.evolve(computer, version=1)
@@ -273,7 +279,7 @@ class SqliteInventory:
                 "INSERT INTO computers (id, version, name_folded, data) VALUES (?, 1, ?, ?)",
                 (new.id, new.name.casefold(), self._dump(new)),
             )
-            return new
+            return self._keep(new)
 
         return self._write(add)
 
@@ -293,13 +299,13 @@ class SqliteInventory:
             )
             if cursor.rowcount != 1:
                 _raise_stale(connection, "computer", computer.id, computer.version)
-            return new
+            return self._keep(new)
 
         return self._write(update)
 
     def computer(self, computer_id: str, /) -> Computer:
         """Return the computer with that id, or raise :class:`~mak.errors.NotFound`."""
-        found = self._read(lambda c: self._fetch(c, Computer, _SELECT_COMPUTER, computer_id))
+        found = self._read(lambda c: self._record(c, Computer, computer_id))
         if found is None:
             raise NotFound("computer", computer_id)
         return found
@@ -307,12 +313,13 @@ class SqliteInventory:
     def computers(self, *, name: str | None = None) -> list[Computer]:
         """Return every computer, or those named *name* ignoring case, sorted by id."""
         if name is None:
-            rows = self._rows("SELECT data FROM computers ORDER BY id", ())
+            rows = self._rows("SELECT id, version, data FROM computers ORDER BY id", ())
         else:
             rows = self._rows(
-                "SELECT data FROM computers WHERE name_folded = ? ORDER BY id", (name.casefold(),)
+                "SELECT id, version, data FROM computers WHERE name_folded = ? ORDER BY id",
+                (name.casefold(),),
             )
-        return [self._load(Computer, data) for (data,) in rows]
+        return [self._cached(Computer, row) for row in rows]
 
     # --- products ---------------------------------------------------------------------
 
@@ -325,7 +332,7 @@ class SqliteInventory:
         """
 
         def add(connection: sqlite3.Connection) -> Product:
-            stored = self._fetch(connection, Product, _SELECT_PRODUCT, product.id)
+            stored = self._record(connection, Product, product.id)
             if stored is not None:
                 return _same_or_conflict("product", product.id, product, stored)
             _require_computer(connection, product.computer_id)
@@ -337,7 +344,7 @@ class SqliteInventory:
                 " VALUES (?, 1, ?, ?, ?, ?, ?)",
                 (new.id, *_product_columns(new), self._dump(new)),
             )
-            return new
+            return self._keep(new)
 
         return self._write(add)
 
@@ -370,13 +377,13 @@ class SqliteInventory:
                 raise
             if cursor.rowcount != 1:
                 _raise_stale(connection, "product", product.id, product.version)
-            return new
+            return self._keep(new)
 
         return self._write(update)
 
     def product(self, product_id: str, /) -> Product:
         """Return the product with that id, or raise :class:`~mak.errors.NotFound`."""
-        found = self._read(lambda c: self._fetch(c, Product, _SELECT_PRODUCT, product_id))
+        found = self._read(lambda c: self._record(c, Product, product_id))
         if found is None:
             raise NotFound("product", product_id)
         return found
@@ -400,8 +407,8 @@ class SqliteInventory:
         clauses = [_PRODUCT_FILTERS[name] for name, value in given.items() if value is not None]
         parameters = [value for value in given.values() if value is not None]
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._rows(f"SELECT data FROM products{where} ORDER BY id", parameters)  # noqa: S608  # fixed clauses, bound values
-        return [self._load(Product, data) for (data,) in rows]
+        rows = self._rows(f"SELECT id, version, data FROM products{where} ORDER BY id", parameters)  # noqa: S608  # fixed clauses, bound values
+        return [self._cached(Product, row) for row in rows]
 
     # --- keys -------------------------------------------------------------------------
 
@@ -573,6 +580,7 @@ class SqliteInventory:
                 try:
                     result = operation(connection)
                 except BaseException:
+                    self._cache.clear()
                     # SQLite may have ended the transaction itself (a full disk, say).
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
@@ -590,6 +598,7 @@ class SqliteInventory:
         connection = self._live()
         if self._depth and self._failed is None and not connection.in_transaction:
             # SQLite ends a transaction itself on some errors (a full disk, say).
+            self._cache.clear()
             self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
         if self._failed is not None:
             raise StorageError(f"{self._failed}; nothing can be written until it ends")
@@ -620,6 +629,7 @@ class SqliteInventory:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             # A failed COMMIT may leave the transaction open; end it before reporting.
+            self._cache.clear()
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             failure = self._failure(error)
@@ -656,6 +666,31 @@ class SqliteInventory:
         row = connection.execute(sql, (key,)).fetchone()
         return None if row is None else self._load(cls, row[0])
 
+    def _record(
+        self, connection: sqlite3.Connection, cls: type[_Cached], record_id: str
+    ) -> _Cached | None:
+        """The computer or product with that id, ``None`` if there is none."""
+        row = connection.execute(_SELECT[cls], (record_id,)).fetchone()
+        return None if row is None else self._cached(cls, row)
+
+    def _cached(self, cls: type[_Cached], row: Sequence[Any]) -> _Cached:
+        """The record of an ``(id, version, data)`` row, decoded unless cached at that version."""
+        record_id, version, data = row
+        if self._depth and not self._live().in_transaction:
+            self._cache.clear()  # SQLite rolled the open transaction back by itself
+        known = self._cache.get((cls, record_id))
+        if known is not None and known.version == version:
+            return cast("_Cached", known)
+        return self._keep(self._load(cls, data))
+
+    def _keep(self, record: _Cached) -> _Cached:
+        """Cache *record* as the newest known version of its id; return it."""
+        key = (type(record), record.id)
+        if len(self._cache) >= _CACHED_RECORDS and key not in self._cache:
+            del self._cache[next(iter(self._cache))]  # the oldest cached
+        self._cache[key] = record
+        return record
+
     def _dump(self, record: object) -> str:
         return _ENCODE(self._converter.unstructure(record))
 
@@ -670,8 +705,12 @@ class SqliteInventory:
 
 
 _ROLLED_BACK: Final = "Transaction rolled back: an exception left a nested transaction"
-_SELECT_COMPUTER: Final = "SELECT data FROM computers WHERE id = ?"
-_SELECT_PRODUCT: Final = "SELECT data FROM products WHERE id = ?"
+_SELECT: Final[dict[type[Any], str]] = {
+    Computer: "SELECT id, version, data FROM computers WHERE id = ?",
+    Product: "SELECT id, version, data FROM products WHERE id = ?",
+}
+_CACHED_RECORDS: Final = 1 << 17
+"""How many decoded computers and products an inventory keeps, to read them again."""
 _SELECT_KEY: Final = "SELECT data FROM product_keys WHERE product_key = ?"
 _VERSION_OF: Final = {
     "computer": "SELECT version FROM computers WHERE id = ?",
