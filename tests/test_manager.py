@@ -736,3 +736,29 @@ def test_a_cid_that_cannot_be_stored_is_named_in_its_outcome() -> None:
     assert outcome.code is None  # the inventory failed, not the activation service
     assert "not stored: disk full" in outcome.detail
     assert re.search(r"confirmation ID (\d{6}-){7}\d{6}", outcome.detail)
+
+
+def test_a_key_added_in_a_chunk_that_failed_to_commit_is_added_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class FirstCommitFails(InMemoryInventory):
+        failed = True  # armed below, once the lab is set up
+
+        @contextlib.contextmanager
+        def transaction(self) -> Iterator[None]:
+            with super().transaction():
+                yield
+                if not FirstCommitFails.failed:
+                    FirstCommitFails.failed = True
+                    raise StorageError("COMMIT failed: disk I/O error")
+
+    monkeypatch.setattr("mak.manager._CHUNK", 2)
+    inventory = FirstCommitFails()
+    manager, service, _ = _lab(inventory)
+    new_key = service.issue_mak(limit=100, family=ProductFamily.WINDOWS_CLIENT)
+    products = inventory.products()
+    assert len(products) == 10
+    FirstCommitFails.failed = False
+    report = manager.install_product_key(products, new_key)
+    assert report.failed == 2  # the chunk whose commit failed
+    assert inventory.key(new_key).channel is KeyChannel.MAK  # kept by a later chunk

@@ -30,7 +30,7 @@ import datetime as dt
 import hashlib
 import time
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -332,6 +332,21 @@ def _replay(changes: Sequence[Callable[[Product], Product]]) -> Callable[[Produc
     return replay
 
 
+class _Kept(NamedTuple):
+    """What storing one service answer left: the product as stored, and how it went.
+
+    ``code`` is the failure code (``None`` for a CID kept, or for one the inventory
+    could not store); ``unstored`` says the store failed; ``noted`` that the product's
+    last action and history line were written with the CID.
+    """
+
+    product: Product
+    code: int | None
+    detail: str
+    unstored: bool = False
+    noted: bool = False
+
+
 class _Refused(Exception):
     """One product cannot go on: a code (when there is one) and a reason for people."""
 
@@ -403,6 +418,7 @@ class _Batch:
         self.progress = progress
         self.outcomes: dict[int, Outcome] = {}
         self.service_calls = 0
+        self.keys_kept: set[ProductKey] = set()  # in the inventory's keys: not looked up again
         self._endpoints: dict[str, ComputerEndpoint | TransportError] = {}
         self._started = time.perf_counter()
 
@@ -679,11 +695,12 @@ class VolumeActivationManager:
         if installed_on != product.activation_id:
             raise _Refused(MISMATCHED_SKU, f"{key} fits another product of this computer")
         state = endpoint.license_state(product.activation_id)
-        if state.channel is not None:
+        if state.channel is not None and key not in batch.keys_kept:
             try:
                 self.inventory.key(key)
             except NotFound:
                 self.inventory.add_key(KeyRecord(key=key, channel=state.channel))
+            batch.keys_kept.add(key)
         return state
 
     # --- activation ----------------------------------------------------------------------
@@ -831,14 +848,17 @@ class VolumeActivationManager:
                 self._keep(product, request, result, now)
                 for (_, product, request), result in pairs
             ]
-        answers: list[tuple[int, tuple[Product, int | None, str, bool]]] = []
+        answers: list[tuple[int, _Kept]] = []
         for ((index, _, request), result), answer in zip(pairs, kept, strict=True):
-            if answer[3]:  # its write failed inside the batch: one more try on its own
-                answer = self._keep(answer[0], request, result, now)  # noqa: PLW2901  # the retry replaces it
+            if answer.unstored:  # its write failed inside the batch: one more try on its own
+                answer = self._keep(answer.product, request, result, now)  # noqa: PLW2901  # the retry replaces it
             answers.append((index, answer))
 
         def one(position: int) -> None:
-            index, (product, code, detail, unstored) = answers[position]
+            index, (product, code, detail, unstored, noted) = answers[position]
+            if noted:  # stored with its note already
+                batch.done(index, Outcome(product.id, True, None, detail))
+                return
             staged = _Staged(product.id, product)  # as stored: the note need not re-read it
             self._finish(
                 batch,
@@ -855,20 +875,18 @@ class VolumeActivationManager:
 
     def _keep(
         self, product: Product, request: CidRequest, result: CidResult, now: dt.datetime
-    ) -> tuple[Product, int | None, str, bool]:
-        """Store one result.
+    ) -> _Kept:
+        """Store one result: a CID kept goes to the CIL and the product, with its note.
 
-        Returns the product as stored, the failure code (``None`` for a CID kept, or for
-        one the inventory could not store), a detail, and whether the store failed. A CID
-        that could not be stored is named in the detail: it is not secret, and it is the
-        only copy left.
+        A CID that could not be stored is named in the detail: it is not secret, and it
+        is the only copy left.
         """
         cid = result.confirmation_id
         if result.code is not None:
-            return product, result.code.value, result.code.message, False
+            return _Kept(product, result.code.value, result.code.message)
         if cid is None or result.installation_id != request.installation_id:
             detail = "the service answered for another installation ID"
-            return product, _GENERAL_SERVICE_ERROR, detail, False
+            return _Kept(product, _GENERAL_SERVICE_ERROR, detail)
         assert product.partial_key is not None  # noqa: S101  # _cid_request required it
         entry = CilEntry(
             computer_id=product.computer_id,
@@ -878,19 +896,37 @@ class VolumeActivationManager:
             partial_key=product.partial_key,
             acquired_at=now,
         )
+        detail = "confirmation ID acquired"
+        action = "acquire_confirmation_ids"
+        last = LastAction(action=action, at=now, code=None)
         try:
             self.inventory.add_confirmation(entry)
             stored = self._save(
                 product,
                 lambda p: replace(
-                    p, confirmation_id=cid, proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED)
+                    p,
+                    confirmation_id=cid,
+                    proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED),
+                    last_action=last,
                 ),
             )
         except MakError as error:
             code = _code_of(error)  # the inventory's failure, not the service's
             detail = f"confirmation ID {cid} for {request.installation_id} not stored: {error}"
-            return product, None if code is None else code.value, detail, True
-        return stored, None, "confirmation ID acquired", False
+            return _Kept(product, None if code is None else code.value, detail, unstored=True)
+        note = ActionRecord(
+            at=now,
+            computer_id=product.computer_id,
+            product_id=product.id,
+            action=action,
+            code=None,
+            detail=detail,
+        )
+        try:
+            self.inventory.record(note)
+        except MakError as error:  # the CID is kept: the outcome matters more than history
+            detail = f"{detail} (history not recorded: {error})"
+        return _Kept(stored, None, detail, noted=True)
 
     def apply_confirmation_ids(
         self, products: Iterable[ProductRef], *, progress: Progress | None = None
@@ -1163,6 +1199,7 @@ class VolumeActivationManager:
                         one(index)
                     continue
                 code = _code_of(error)
+                batch.keys_kept.clear()  # a key added in the undone chunk is gone again
                 for index in indexes:
                     outcome = batch.outcomes.get(index)
                     if outcome is not None:

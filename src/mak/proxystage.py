@@ -316,8 +316,13 @@ def _effect(progress: ProxyProgress, event: ProxyEvent, target: ProxyStage) -> P
     """Return the snapshot a transition to *target* by *event* leaves."""
     if isinstance(event, StageFailed):
         return ProxyProgress(stage=F, failed_at=progress.stage, code=event.code)
-    # Anything else lands on a working stage or CID_DEPOSITED: no failure to remember.
-    return ProxyProgress(stage=target)
+    # Anything else lands on a working stage or CID_DEPOSITED: no failure to remember,
+    # so one frozen snapshot per stage serves every product.
+    return _AT[target]
+
+
+_AT: Final = {stage: ProxyProgress(stage=stage) for stage in ProxyStage if stage is not F}
+"""The progress of a product in each stage but FAILED: nothing else to hold."""
 
 
 # --- queries and drawings ---------------------------------------------------------------

@@ -82,6 +82,17 @@ class StateTable(Generic[S]):
     """Every edge, in the order the machine documents them."""
     label: Callable[[S], str] = _label
     """How a state is shown in drawings: ``str()`` when the enum defines it, else its name."""
+    _index: dict[tuple[S, str], tuple[Transition[S], ...]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        # candidates() is asked at every step of every product: look it up, not scan.
+        index: dict[tuple[S, str], list[Transition[S]]] = {}
+        for t in self.transitions:
+            index.setdefault((t.source, t.event), []).append(t)
+        found = {key: tuple(transitions) for key, transitions in index.items()}
+        object.__setattr__(self, "_index", found)  # frozen: attrs sets fields the same way
 
     @property
     def states(self) -> tuple[S, ...]:
@@ -99,7 +110,7 @@ class StateTable(Generic[S]):
 
     def candidates(self, state: S, event: str) -> tuple[Transition[S], ...]:
         """Return the transitions out of *state* for *event*, in table order."""
-        return tuple(t for t in self.transitions if t.source is state and t.event == event)
+        return self._index.get((state, event), ())
 
     def validate(self) -> None:
         """Check the table is sound, or raise :class:`~mak.errors.InvalidComponent`.

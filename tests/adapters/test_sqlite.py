@@ -331,16 +331,19 @@ def test_an_unreadable_record_is_a_storage_error(opened: list[SqliteInventory]) 
         inventory.computers()
 
 
-def test_an_unreadable_confirmation_is_a_storage_error(opened: list[SqliteInventory]) -> None:
-    opened.append(inventory := SqliteInventory(":memory:"))
-    inventory.add_confirmation(make_confirmation(1))
-    connection = inventory._connection
+def test_an_unreadable_confirmation_is_a_storage_error(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(writer := SqliteInventory(path))
+    writer.add_confirmation(make_confirmation(1))
+    connection = writer._connection
     assert connection is not None
     connection.execute("UPDATE confirmations SET acquired_at = 'yesterday'")
+    opened.append(reader := SqliteInventory(path))  # the writer keeps the entry it wrote
     with pytest.raises(StorageError, match="unreadable CilEntry"):
-        inventory.confirmations()
+        reader.confirmations()
     with pytest.raises(StorageError, match="unreadable CilEntry"):
-        inventory.find_confirmation(make_installation_id(1))
+        reader.find_confirmation(make_installation_id(1))
 
 
 def test_text_sqlite_cannot_hold_is_refused(opened: list[SqliteInventory]) -> None:
@@ -442,6 +445,26 @@ def test_a_rolled_back_write_is_never_read_back(path: Path, opened: list[SqliteI
     kept = second.update_product(attrs.evolve(product, name="BY-SECOND"))
     assert first.product(product.id) == kept
     assert first.product(product.id).name == "BY-SECOND"
+
+
+def test_a_rolled_back_confirmation_is_never_found(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    entry = make_confirmation(1)
+
+    def roll_back() -> None:
+        with first.transaction():
+            first.add_confirmation(entry)
+            assert first.find_confirmation(entry.installation_id) == entry
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        roll_back()
+    other = attrs.evolve(entry, partial_key="QQQQQ")  # another writer's, for the same IID
+    second.add_confirmation(other)
+    assert first.find_confirmation(entry.installation_id) == other
 
 
 def test_objects_on_one_file_lose_no_update(path: Path, opened: list[SqliteInventory]) -> None:

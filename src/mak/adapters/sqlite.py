@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 
 import attrs
 
+from mak._validate import replace
+
 # Imported at run time, though only annotations use some of them, so that Sphinx can
 # resolve every method's signature.
 from mak.catalog import ProductFamily  # noqa: TC001  # see above
@@ -178,6 +180,8 @@ class SqliteInventory:
         # version holds the same data, so reading it again needs no decoding. Emptied on
         # any rollback, when a version written here may be taken by another writer.
         self._cache: dict[tuple[type[Any], str], Computer | Product] = {}
+        # CIL entries read or written here: an entry never changes once kept.
+        self._cil: dict[InstallationId, CilEntry] = {}
         self._connection: sqlite3.Connection | None = _open(self._path)
 
     @property
@@ -250,7 +254,7 @@ class SqliteInventory:
                 yield
             except BaseException:
                 self._depth -= 1
-                self._cache.clear()
+                self._forget()
                 if connection.in_transaction:
                     self._run(connection, "ROLLBACK")
                 self._failed = _ROLLED_BACK if self._depth else None
@@ -357,7 +361,22 @@ class SqliteInventory:
         """
 
         def update(connection: sqlite3.Connection) -> Product:
-            new = attrs.evolve(product, version=product.version + 1)
+            new = replace(product, version=product.version + 1)
+            known = self._cache.get((Product, product.id))
+            if (
+                isinstance(known, Product)
+                and known.version == product.version
+                and _place(known) == _place(new)
+            ):
+                # The row, if still at that version, is *known*: only the status and the data
+                # change, so no key, index or reference needs checking again.
+                cursor = connection.execute(
+                    "UPDATE products SET version = ?, status = ?, data = ? WHERE id = ? AND version = ?",
+                    (new.version, int(new.status), self._dump(new), new.id, product.version),
+                )
+                if cursor.rowcount != 1:
+                    _raise_stale(connection, "product", product.id, product.version)
+                return self._keep(new)
             try:
                 cursor = connection.execute(
                     "UPDATE products SET version = ?, computer_id = ?, activation_id = ?,"
@@ -484,12 +503,12 @@ class SqliteInventory:
 
         def add(connection: sqlite3.Connection) -> CilEntry:
             if connection.execute(_ADD_CONFIRMATION, row).rowcount == 1:
-                return entry
+                return self._kept(entry)
             stored = self._cil_entry(connection.execute(_FIND_CONFIRMATION, row[:1]).fetchone())
             if stored != entry:
                 iid = str(entry.installation_id)
                 raise ConcurrencyConflict("confirmation", iid, expected=0, actual=1)
-            return stored
+            return self._kept(stored)
 
         return self._write(add)
 
@@ -515,13 +534,17 @@ class SqliteInventory:
         True
         """
         with self._lock:
+            connection = self._live()
+            if self._depth and not connection.in_transaction:
+                self._forget()  # SQLite rolled the open transaction back by itself
+            known = self._cil.get(installation_id)
+            if known is not None:
+                return known
             try:
-                row = (
-                    self._live().execute(_FIND_CONFIRMATION, (installation_id.digits,)).fetchone()
-                )
+                row = connection.execute(_FIND_CONFIRMATION, (installation_id.digits,)).fetchone()
             except _FAILURES as error:
                 raise self._failure(error) from error
-        return None if row is None else self._cil_entry(row, installation_id)
+            return None if row is None else self._kept(self._cil_entry(row, installation_id))
 
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept entries, or those of one computer, in the order they were added."""
@@ -580,7 +603,7 @@ class SqliteInventory:
                 try:
                     result = operation(connection)
                 except BaseException:
-                    self._cache.clear()
+                    self._forget()
                     # SQLite may have ended the transaction itself (a full disk, say).
                     if connection.in_transaction:
                         connection.execute("ROLLBACK")
@@ -598,7 +621,7 @@ class SqliteInventory:
         connection = self._live()
         if self._depth and self._failed is None and not connection.in_transaction:
             # SQLite ends a transaction itself on some errors (a full disk, say).
-            self._cache.clear()
+            self._forget()
             self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
         if self._failed is not None:
             raise StorageError(f"{self._failed}; nothing can be written until it ends")
@@ -629,7 +652,7 @@ class SqliteInventory:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             # A failed COMMIT may leave the transaction open; end it before reporting.
-            self._cache.clear()
+            self._forget()
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
             failure = self._failure(error)
@@ -677,11 +700,23 @@ class SqliteInventory:
         """The record of an ``(id, version, data)`` row, decoded unless cached at that version."""
         record_id, version, data = row
         if self._depth and not self._live().in_transaction:
-            self._cache.clear()  # SQLite rolled the open transaction back by itself
+            self._forget()  # SQLite rolled the open transaction back by itself
         known = self._cache.get((cls, record_id))
         if known is not None and known.version == version:
             return cast("_Cached", known)
         return self._keep(self._load(cls, data))
+
+    def _forget(self) -> None:
+        """Drop every cached record: a rollback may have undone some of them."""
+        self._cache.clear()
+        self._cil.clear()
+
+    def _kept(self, entry: CilEntry) -> CilEntry:
+        """Cache *entry*, kept in the CIL; return it."""
+        if len(self._cil) >= _CACHED_RECORDS and entry.installation_id not in self._cil:
+            del self._cil[next(iter(self._cil))]  # the oldest cached
+        self._cil[entry.installation_id] = entry
+        return entry
 
     def _keep(self, record: _Cached) -> _Cached:
         """Cache *record* as the newest known version of its id; return it."""
@@ -752,6 +787,11 @@ def _require_activation_free(connection: sqlite3.Connection, product: Product) -
     ).fetchone()
     if row is not None:
         raise ConcurrencyConflict("product", product.id, expected=product.version, actual=row[0])
+
+
+def _place(product: Product) -> tuple[str, str, ProductFamily]:
+    """The indexed columns of a product that its status and data leave alone."""
+    return product.computer_id, product.activation_id, product.family
 
 
 def _product_columns(product: Product) -> tuple[str, str, str, int]:
