@@ -120,18 +120,20 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", str(out))
 
 
-# Files in docs/_generated and the `mak` command that writes each, from the state tables.
+# Files in docs/_generated and the `mak` command that writes each, from the state tables
+# and the code catalog.
 GENERATED = {
     "lifecycle.mmd": ("diagram", "--format", "mermaid"),
     "lifecycle-table.md": ("diagram", "--format", "markdown"),
     "proxy.mmd": ("diagram", "--machine", "proxy", "--format", "mermaid"),
     "proxy-table.md": ("diagram", "--machine", "proxy", "--format", "markdown"),
+    "codes.md": ("codes",),
 }
 
 
 @nox.session(default=False)
 def diagrams(session: nox.Session) -> None:
-    """Regenerate docs/_generated from the state tables; with `-- --check`, fail on drift.
+    """Regenerate docs/_generated (state tables, code catalog); with `-- --check`, fail on drift.
 
     The tests session checks the same (tests/test_generated_docs.py), so a drifted file
     fails the gate either way.
