@@ -75,7 +75,7 @@ def _label(state: enum.Enum) -> str:
 class Diagram:
     """A state machine drawn in Mermaid: its text as ``str()``, and drawn in a notebook.
 
-    Jupyter and MyST draw the ``mermaid`` block that :meth:`_repr_markdown_` returns.
+    Jupyter and MyST draw the ``mermaid`` block that ``_repr_markdown_`` returns.
 
     >>> print(Diagram("stateDiagram-v2")._repr_markdown_())
     ```mermaid
