@@ -1,8 +1,8 @@
 """Development sessions for mak.
 
-``python noxfile.py`` runs the whole gate (lint, types, tests, property tests, docs);
-``python noxfile.py -s demo`` runs the demo. Run as a script, this file first installs
-nox (and uv, which nox then uses to build session environments) into
+``python noxfile.py`` runs the whole gate (lint, types, tests, property tests, docs,
+notebooks); ``python noxfile.py -s demo`` runs the demo. Run as a script, this file first
+installs nox (and uv, which nox then uses to build session environments) into
 ``.nox/_bootstrap`` when they are missing, so a machine with only Python needs nothing
 else. ``nox`` itself works as usual where it is installed.
 """
@@ -118,6 +118,16 @@ def docs(session: nox.Session) -> None:
     _install(session, "docs")
     out = ROOT / "docs" / "_build" / "html"
     session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", str(out))
+
+
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook in notebooks/ with nbmake, failing on any error."""
+    _install(session, "notebooks")
+    session.run(
+        "pytest", "--nbmake", "--nbmake-timeout=300", "-p", "no:cacheprovider",
+        "notebooks", *session.posargs,
+    )  # fmt: skip
 
 
 # Files in docs/_generated and the `mak` command that writes each, from the state tables
