@@ -1,8 +1,8 @@
 """Development sessions for mak.
 
-``python noxfile.py`` runs the whole gate (lint, types, tests, property tests, docs);
-``python noxfile.py -s demo`` runs the demo. Run as a script, this file first installs
-nox (and uv, which nox then uses to build session environments) into
+``python noxfile.py`` runs the whole gate (lint, types, tests, property tests, docs,
+notebooks); ``python noxfile.py -s demo`` runs the demo. Run as a script, this file first
+installs nox (and uv, which nox then uses to build session environments) into
 ``.nox/_bootstrap`` when they are missing, so a machine with only Python needs nothing
 else. ``nox`` itself works as usual where it is installed.
 """
@@ -120,18 +120,30 @@ def docs(session: nox.Session) -> None:
     session.run("sphinx-build", "-n", "-W", "--keep-going", "-b", "html", "docs", str(out))
 
 
-# Files in docs/_generated and the `mak` command that writes each, from the state tables.
+@nox.session
+def notebooks(session: nox.Session) -> None:
+    """Execute every notebook in notebooks/ with nbmake, failing on any error."""
+    _install(session, "notebooks")
+    session.run(
+        "pytest", "--nbmake", "--nbmake-timeout=300", "-p", "no:cacheprovider",
+        "notebooks", *session.posargs,
+    )  # fmt: skip
+
+
+# Files in docs/_generated and the `mak` command that writes each, from the state tables
+# and the code catalog.
 GENERATED = {
     "lifecycle.mmd": ("diagram", "--format", "mermaid"),
     "lifecycle-table.md": ("diagram", "--format", "markdown"),
     "proxy.mmd": ("diagram", "--machine", "proxy", "--format", "mermaid"),
     "proxy-table.md": ("diagram", "--machine", "proxy", "--format", "markdown"),
+    "codes.md": ("codes",),
 }
 
 
 @nox.session(default=False)
 def diagrams(session: nox.Session) -> None:
-    """Regenerate docs/_generated from the state tables; with `-- --check`, fail on drift.
+    """Regenerate docs/_generated (state tables, code catalog); with `-- --check`, fail on drift.
 
     The tests session checks the same (tests/test_generated_docs.py), so a drifted file
     fails the gate either way.

@@ -47,3 +47,54 @@ nitpick_ignore_regex = [
 
 html_theme = "furo"
 html_title = "mak"
+
+
+def _public_names() -> dict[str, set[str]]:
+    """Return each public name of mak, with every name autodoc may document it under.
+
+    A name a package re-exports from its module (``mak.simulation.mint_key``, defined in
+    ``mak.simulation.keys``) is covered when either is documented. Numbers and strings
+    are matched by name only, since equal ones may be one object.
+    """
+    import importlib  # noqa: PLC0415  # only the API check needs these
+    import pkgutil  # noqa: PLC0415
+
+    import mak  # noqa: PLC0415
+
+    names: dict[str, object] = {}
+    for info in pkgutil.walk_packages(mak.__path__, "mak."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", ()):
+            names[f"{info.name}.{name}"] = getattr(module, name)
+    aliases: dict[int, set[str]] = {}
+    for full, value in names.items():
+        if not isinstance(value, (int, str)):
+            aliases.setdefault(id(value), set()).add(full)
+    found: dict[str, set[str]] = {}
+    for full, value in names.items():
+        where = (
+            {full, *aliases.get(id(value), ())} if not isinstance(value, (int, str)) else {full}
+        )
+        qualname = getattr(value, "__qualname__", None)
+        if isinstance(qualname, str) and isinstance(getattr(value, "__module__", None), str):
+            where.add(f"{value.__module__}.{qualname}")
+        found[full] = where
+    return found
+
+
+def _check_api_reference(_app: object, env: object) -> None:
+    """Warn (an error under -W) for each public name the API reference leaves out."""
+    from sphinx.util import logging  # noqa: PLC0415
+
+    documented = set(env.domaindata["py"]["objects"])  # type: ignore[attr-defined]
+    logger = logging.getLogger(__name__)
+    for public, where in sorted(_public_names().items()):
+        if not where & documented:
+            logger.warning("public name %s is not in the API reference", public)
+
+
+def setup(app: object) -> None:
+    """Fail the build when a public name of mak has no entry in the API reference."""
+    app.connect("env-check-consistency", _check_api_reference)  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from mak.cli import main
+from mak.codes import Category, all_codes, to_markdown
 
 GVLK = "W269N-WFGWX-YVC9B-4J6C9-T83GX"
 IID_63 = " ".join(["1234565"] * 9)
@@ -140,3 +141,13 @@ def test_diagram_draws_the_proxy_machine(capsys: pytest.CaptureFixture[str]) -> 
     code, out, _ = run(capsys, "diagram", "--machine", "proxy")
     assert code == 0
     assert out == proxystage.to_mermaid() + "\n"
+
+
+def test_codes_prints_every_code_by_category(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "codes")
+    assert code == 0
+    assert out == to_markdown() + "\n"
+    for category in Category:
+        assert f"(codes-{category.value})=" in out
+    for entry in all_codes():
+        assert f"| `{entry.hex}` | `{entry.symbol}` |" in out

@@ -368,3 +368,25 @@ def test_all_names_exist_and_are_documented() -> None:
         if not isinstance(obj, int):
             assert obj.__doc__, name
             assert obj.__doc__.strip().splitlines()[0], name
+
+
+def test_markdown_has_one_section_per_category_in_catalog_order() -> None:
+    text = codes.to_markdown()
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings == [f"## {category.name.capitalize()}" for category in codes.Category]
+
+
+def test_markdown_lists_each_code_once_under_its_category() -> None:
+    sections = codes.to_markdown().split("\n\n(codes-")
+    assert len(sections) == len(codes.Category)
+    for category, section in zip(codes.Category, sections, strict=True):
+        rows = [line for line in section.splitlines() if line.startswith("| `")]
+        expected = [c for c in codes.all_codes() if c.category is category]
+        assert [row.split("`")[1] for row in rows] == [c.hex for c in expected]
+
+
+def test_markdown_escapes_pipes_in_messages(monkeypatch: pytest.MonkeyPatch) -> None:
+    piped = ActivationCode(0xC0040001, "SL_E_PIPED", "Run a | b.", Category.KEY, False)
+    monkeypatch.setattr(codes, "all_codes", lambda: (piped,))
+    [row] = [line for line in codes.to_markdown().splitlines() if line.startswith("| `")]
+    assert row == "| `0xC0040001` | `SL_E_PIPED` | no | Run a &#124; b. |"

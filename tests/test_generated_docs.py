@@ -1,4 +1,4 @@
-"""The committed drawings in docs/_generated are what the state tables draw today."""
+"""The committed files in docs/_generated are what the state tables and code catalog give today."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mak import lifecycle, proxystage
+from mak import codes, lifecycle, proxystage
 
 GENERATED = Path(__file__).parent.parent / "docs" / "_generated"
 
@@ -18,6 +18,7 @@ GENERATED = Path(__file__).parent.parent / "docs" / "_generated"
         ("lifecycle-table.md", lifecycle.transition_table_markdown),
         ("proxy.mmd", proxystage.to_mermaid),
         ("proxy-table.md", proxystage.transition_table_markdown),
+        ("codes.md", codes.to_markdown),
     ],
 )
 def test_committed_drawing_matches_the_table(name: str, drawing: object) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import mak
 from mak.catalog import Catalog
-from mak.codes import lookup
+from mak.codes import lookup, to_markdown
 from mak.errors import InvalidComponent, ValidationError
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import KeyAlgorithm, ProductKey
@@ -108,6 +108,11 @@ def _parser() -> argparse.ArgumentParser:
         "PowerShell prints it (-1073430496); positive numbers are read as hex",
     )
     code.set_defaults(command=_code)
+
+    codes = commands.add_parser(
+        "codes", help="list every activation code mak knows, as Markdown tables by category"
+    )
+    codes.set_defaults(command=_codes)
     return parser
 
 
@@ -158,6 +163,10 @@ def _code(arguments: argparse.Namespace, _: TextIO) -> None:
     _show("Category", code.category.name)
     _show("Retryable", "yes" if code.retryable else "no")
     _show("Meaning", code.message)
+
+
+def _codes(_: argparse.Namespace, __: TextIO) -> None:
+    print(to_markdown())
 
 
 def _diagram(arguments: argparse.Namespace, _: TextIO) -> None:

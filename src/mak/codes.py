@@ -4,7 +4,8 @@ Windows reports activation outcomes as 32-bit HRESULTs (``0xC004C020``); the bat
 service that proxy activation talks to answers with small numbers of its own (``0x7F``).
 Both live in one table here. :func:`lookup` finds an entry from any usual spelling of a
 code, :func:`from_batch_service` translates a batch-service number into the HRESULT that
-means the same thing, and :func:`all_codes` lists the catalog for the reference docs.
+means the same thing, :func:`all_codes` lists the catalog and :func:`to_markdown` writes it
+as the error-code reference of the docs.
 
 >>> print(lookup("0xC004C020"))
 0xC004C020 SL_E_CHPA_DMAK_LIMIT_EXCEEDED: The MAK has used up its activations; ...
@@ -48,6 +49,7 @@ __all__ = [
     "all_codes",
     "from_batch_service",
     "lookup",
+    "to_markdown",
 ]
 
 #: The MAK has no activations left (SL_E_CHPA_DMAK_LIMIT_EXCEEDED).
@@ -735,6 +737,66 @@ def all_codes() -> tuple[ActivationCode, ...]:
     True
     """
     return tuple(sorted(_CATALOG, key=lambda code: code.value))
+
+
+# What a caller does about each category: the error-code reference prints it above the
+# category's table. The categories' own docstrings say what they are; this says who acts.
+_CATEGORY_ADVICE: Final[dict[Category, str]] = {
+    Category.KEY: "The key is wrong for what was asked. Retrying changes nothing: supply "
+    "another key, or the right kind (a MAK for MAK activation, a GVLK for KMS).",
+    Category.LIMIT: "A count ran out. Retrying changes nothing until the limit is raised "
+    "(a Microsoft Licensing Activation Center, for a MAK) or another key is used.",
+    Category.STATE: "The product's licensing state forbids the step or asks for one. "
+    "Read the state again and act on it (activate, rearm, make it genuine).",
+    Category.KMS: "The KMS host, or Active Directory-based activation, is not ready. The "
+    "retryable ones (a count below the threshold, a host not reached) clear up by "
+    "themselves, as the client retries every two hours; the others need the host, its "
+    "clock or the directory fixed.",
+    Category.NETWORK: "Name resolution or connectivity failed. Retry later, or fix DNS, "
+    "the proxy or the firewall first.",
+    Category.PERMISSION: "The account acting lacks the rights. Retry with an administrator "
+    "account; retrying as the same one changes nothing.",
+    Category.DATA: "An installation or confirmation ID is malformed or does not match. "
+    "Collect the installation ID again, and get a confirmation ID for that one.",
+    Category.SERVICE: "The activation service itself failed. Retry later; if it persists, "
+    "look the code up with `slui.exe 0x2a <code>`.",
+    Category.INFO: "Not a failure: the code reports a success or a grace period. Nothing "
+    "needs doing now, though a grace period will end.",
+}
+
+
+def to_markdown() -> str:
+    """Return the whole catalog as Markdown: one section per category, one row per code.
+
+    Each section opens with a MyST target (``codes-key``, ``codes-limit`` ...) that other
+    pages link to, and what to do about a code of that category. The docs include this
+    text from ``docs/_generated/codes.md``, which ``python -m mak codes`` writes.
+
+    >>> text = to_markdown()
+    >>> text.splitlines()[:2]
+    ['(codes-key)=', '## Key']
+    >>> "| `0xC004C020` | `SL_E_CHPA_DMAK_LIMIT_EXCEEDED` | no |" in text
+    True
+    """
+    sections: list[str] = []
+    for category in Category:
+        rows = [code for code in all_codes() if code.category is category]
+        lines = [
+            f"(codes-{category.value})=",
+            f"## {category.name.capitalize()}",
+            "",
+            _CATEGORY_ADVICE[category],
+            "",
+            "| code | symbol | retryable | meaning |",
+            "|---|---|---|---|",
+        ]
+        lines.extend(
+            f"| `{code.hex}` | `{code.symbol}` | {'yes' if code.retryable else 'no'} | "
+            f"{code.message.replace('|', '&#124;')} |"
+            for code in rows
+        )
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections)
 
 
 def _parse(code: object) -> int:

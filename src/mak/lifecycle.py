@@ -32,10 +32,10 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
-from mak import codes
+from mak import _display, codes
 from mak.errors import IllegalTransition, InvalidComponent, InvalidFormat
 from mak.keys import ALPHABET, ProductKey
-from mak.statetable import StateTable, Transition
+from mak.statetable import Diagram, StateTable, Transition
 
 __all__ = [
     "LICENSING",
@@ -59,6 +59,7 @@ __all__ = [
     "ValidityExpired",
     "advance",
     "allowed_events",
+    "diagram",
     "step",
     "to_dot",
     "to_mermaid",
@@ -384,6 +385,10 @@ class LicenseState:
     def has_key(self) -> bool:
         """Whether a product key is installed."""
         return self.partial_key is not None
+
+    def _repr_markdown_(self) -> str:
+        """Return the snapshot as a Markdown table: what a notebook shows instead of the repr."""
+        return _display.license_state(self)
 
 
 # --- events ---------------------------------------------------------------------------
@@ -936,6 +941,20 @@ def validate_table() -> None:
 def to_mermaid(highlight: LicenseStatus | None = None) -> str:
     """Return the licensing machine as a Mermaid state diagram, *highlight* drawn apart."""
     return LICENSING.to_mermaid(highlight=highlight)
+
+
+def diagram(highlight: LicenseStatus | None = None) -> Diagram:
+    """Return the licensing machine as a :class:`~mak.statetable.Diagram`, drawn in notebooks.
+
+    ``str()`` of it is :func:`to_mermaid`; in Jupyter it shows as the drawing, with
+    *highlight* (say, a product's current status) drawn apart.
+
+    >>> str(diagram()) == to_mermaid()
+    True
+    >>> diagram(LicenseStatus.LICENSED)._repr_markdown_().splitlines()[0]
+    '```mermaid'
+    """
+    return LICENSING.diagram(highlight=highlight)
 
 
 def to_dot() -> str:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar, ca
 
 import attrs
 
+from mak import _display
 from mak._validate import replace
 from mak.catalog import Catalog
 from mak.codes import (
@@ -190,6 +191,10 @@ class BatchReport:
 
     def __len__(self) -> int:
         return len(self.outcomes)
+
+    def _repr_markdown_(self) -> str:
+        """Return the counts and failures as Markdown: what a notebook shows instead of the repr."""
+        return _display.batch_report(self)
 
 
 def _count_key(outcome: Outcome) -> str:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol, cast
 
 import attrs
 
+from mak import _display
 from mak.catalog import ProductFamily
 from mak.errors import InvalidComponent, InvalidFormat, NotFound
 from mak.keys import ProductKey
@@ -429,6 +430,10 @@ class Plan:
 
     def __len__(self) -> int:
         return len(self.recommendations)
+
+    def _repr_markdown_(self) -> str:
+        """Return the summary and one row per machine: what a notebook shows instead of the repr."""
+        return _display.plan(self)
 
 
 def recommend(machines: Iterable[Machine], *, adba_available: bool = False) -> Plan:

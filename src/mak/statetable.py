@@ -37,9 +37,10 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from mak import _display
 from mak.errors import InvalidComponent
 
-__all__ = ["StateTable", "Transition"]
+__all__ = ["Diagram", "StateTable", "Transition"]
 
 S = TypeVar("S", bound=enum.Enum)
 
@@ -68,6 +69,30 @@ def _label(state: enum.Enum) -> str:
         if cls.__module__ not in ("enum", "builtins")
     )
     return str(state) if defines_str else state.name
+
+
+@attrs.frozen
+class Diagram:
+    """A state machine drawn in Mermaid: its text as ``str()``, and drawn in a notebook.
+
+    Jupyter and MyST draw the ``mermaid`` block that ``_repr_markdown_`` returns.
+
+    >>> print(Diagram("stateDiagram-v2")._repr_markdown_())
+    ```mermaid
+    stateDiagram-v2
+    ```
+    """
+
+    mermaid: str
+    """The ``stateDiagram-v2`` text."""
+
+    def __str__(self) -> str:
+        """Return the Mermaid text."""
+        return self.mermaid
+
+    def _repr_markdown_(self) -> str:
+        """Return the diagram as a fenced ``mermaid`` block, which notebooks draw."""
+        return _display.mermaid(self.mermaid)
 
 
 @attrs.frozen
@@ -163,6 +188,14 @@ class StateTable(Generic[S]):
             lines.append("    classDef current font-weight:bold,stroke-width:3px")
             lines.append(f"    class {highlight.name} current")
         return "\n".join(lines)
+
+    def diagram(self, *, highlight: S | None = None) -> Diagram:
+        """Return :meth:`to_mermaid` as a :class:`Diagram`, which a notebook draws."""
+        return Diagram(self.to_mermaid(highlight=highlight))
+
+    def _repr_markdown_(self) -> str:
+        """Return the diagram and the table of transitions, which a notebook shows."""
+        return _display.mermaid(self.to_mermaid()) + "\n\n" + self.to_markdown()
 
     def to_dot(self) -> str:
         """Return the machine as a Graphviz DOT digraph."""
