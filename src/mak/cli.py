@@ -243,7 +243,10 @@ def _service(spec: str | None, seed: int) -> ActivationService:
     if inspect.isclass(target) or (
         callable(target) and not hasattr(target, "acquire_confirmation_ids")
     ):
-        target = target()
+        try:
+            target = target()
+        except TypeError:
+            raise InvalidComponent("service", spec, "cannot be called without arguments") from None
     if not callable(getattr(target, "acquire_confirmation_ids", None)):
         raise InvalidComponent("service", spec, "is not an ActivationService")
     return cast("ActivationService", target)

@@ -644,23 +644,27 @@ def _converter() -> cattrs.Converter:
     and an array or an object is never read from anything else.
     """
     converter = make_converter()
-    objects = (
+    # Hooks are built from the hooks of their fields at registration: inner ones first.
+    for cls in (
         LicenseState,
         RemainingCount,
         ComputerEntry,
         ProductEntry,
         ActivationEntry,
         KeyEntry,
-        ExchangeDocument,
-    )
-    for cls in objects:
-        base = converter.get_structure_hook(cls)
-        converter.register_structure_hook(cls, _object_hook(base, attrs.fields(cls)))
+    ):
+        _require_object(converter, cls)
     for cls in (ComputerEntry, ProductEntry, ActivationEntry, KeyEntry):
         array: object = tuple[cls, ...]  # type: ignore[valid-type]  # the alias, as a value
         hook = _array_hook(converter.get_structure_hook(array))
         converter.register_structure_hook_func(functools.partial(_is, array), hook)
+    _require_object(converter, ExchangeDocument)
     return converter
+
+
+def _require_object(converter: cattrs.Converter, cls: type[Any]) -> None:
+    base = converter.get_structure_hook(cls)
+    converter.register_structure_hook(cls, _object_hook(base, attrs.fields(cls)))
 
 
 def _is(expected: object, candidate: object) -> bool:
