@@ -46,6 +46,7 @@ nitpick_ignore_regex = [
 ]
 
 html_theme = "furo"
+html_extra_path = ["exchange.schema.json"]  # published beside the pages that link to it
 html_title = "mak"
 
 

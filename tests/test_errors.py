@@ -15,8 +15,10 @@ from mak.errors import (
     ConcurrencyConflict,
     CsvlkLimitExceeded,
     IllegalTransition,
+    ImportConflict,
     InvalidChecksum,
     InvalidComponent,
+    InvalidDocument,
     InvalidFormat,
     InvalidLength,
     MakError,
@@ -40,6 +42,7 @@ HIERARCHY = [
     (InvalidLength, (InvalidFormat, ValidationError, MakError, ValueError), ()),
     (InvalidChecksum, (ValidationError, MakError, ValueError), (InvalidFormat,)),
     (InvalidComponent, (ValidationError, MakError, ValueError), (InvalidFormat,)),
+    (InvalidDocument, (ValidationError, MakError, ValueError), (InvalidFormat,)),
     (ActivationError, (MakError,), (ValueError, ValidationError)),
     (IllegalTransition, (ActivationError, MakError), (ValueError,)),
     (ActivationLimitExceeded, (ActivationError, MakError), (ValueError,)),
@@ -49,6 +52,7 @@ HIERARCHY = [
     (StorageError, (MakError,), (ValueError, TransportError)),
     (NotFound, (StorageError, MakError), (ValueError, KeyError, LookupError)),
     (ConcurrencyConflict, (StorageError, MakError), (ValueError,)),
+    (ImportConflict, (MakError,), (ValueError, StorageError, ActivationError)),
 ]
 
 
@@ -80,7 +84,7 @@ def test_every_validation_error_is_a_value_error_and_a_mak_error() -> None:
         for name in errors.__all__
         if issubclass(getattr(errors, name), ValidationError)
     ]
-    assert len(subclasses) == 5  # ValidationError and its four kinds
+    assert len(subclasses) == 6  # ValidationError and its five kinds
     for cls in subclasses:
         assert issubclass(cls, ValueError)
         assert issubclass(cls, MakError)
@@ -150,6 +154,36 @@ def test_invalid_checksum_group_defaults_to_none() -> None:
 def test_invalid_component_message() -> None:
     error = InvalidComponent("activation code", "4294967296", "not a 32-bit value")
     assert str(error) == "Invalid activation code: '4294967296' (not a 32-bit value)"
+
+
+def test_invalid_document_names_the_json_path() -> None:
+    error = InvalidDocument("$.activations[3].installation_id", "has 5 digits")
+    assert (error.path, error.text, error.reason) == (
+        "$.activations[3].installation_id",
+        "$.activations[3].installation_id",
+        "has 5 digits",
+    )
+    assert error.kind == "exchange document"
+    assert str(error) == (
+        "Invalid exchange document: '$.activations[3].installation_id' (has 5 digits)"
+    )
+
+
+def test_import_conflict_lists_a_few_conflicts_and_counts_the_rest() -> None:
+    conflicts = tuple(f"product 'p-{n}': name differ" for n in range(5))
+    error = ImportConflict(conflicts)
+    assert error.conflicts == conflicts
+    assert str(error) == (
+        "Import refused: 5 records differ from the inventory (nothing written): "
+        "product 'p-0': name differ; product 'p-1': name differ; "
+        "product 'p-2': name differ; and 2 more"
+    )
+
+
+def test_import_conflict_masks_keys_in_what_it_quotes() -> None:
+    error = ImportConflict(("key W269N-WFGWX-YVC9B-4J6C9-T83GX: edition differ",))
+    assert "W269N" not in str(error)
+    assert error.conflicts == ("key XXXXX-XXXXX-XXXXX-XXXXX-XXXXX: edition differ",)
 
 
 def test_illegal_transition_with_an_event_name() -> None:
@@ -285,6 +319,8 @@ EXAMPLES: dict[str, MakError] = {
     "not-found": NotFound("computer", "c-42"),
     "conflict": ConcurrencyConflict("product", "p-1", expected=3, actual=4),
     "conflict-gone": ConcurrencyConflict("product", "p-1", expected=3, actual=None),
+    "document": InvalidDocument("$.products[0].id", "the same as $.products[1].id"),
+    "import-conflict": ImportConflict(("computer 'c-1': name differ",)),
     "raised-key-length": _raised(ProductKey.parse, "W269N-WFGWX"),
     "raised-key-checksum": _raised(ProductKey.parse, "W269N-WFGWX-YVC9B-4J6C9-T83GY"),
     "raised-iid-group": _raised(InstallationId.parse, "123451" * 9),

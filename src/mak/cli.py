@@ -1,20 +1,23 @@
-"""The ``mak`` command: check identifiers from a shell.
+"""The ``mak`` command: check identifiers, and carry exchange files across an air gap.
 
-Exit codes: 0 when the input is valid, 1 when it is not (the reason on standard error),
-2 for a usage error. Product keys are never printed whole; pass ``-`` instead of a key to
-read it from standard input and keep it out of the shell history.
+Exit codes: 0 when the input is valid, 1 when it is not or the work failed (the reason on
+standard error), 2 for a usage error. Product keys are never printed whole; pass ``-``
+instead of a key to read it from standard input and keep it out of the shell history.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import sys
-from typing import TYPE_CHECKING, Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 import mak
-from mak.catalog import Catalog
+from mak.catalog import Catalog, ProductFamily
 from mak.codes import lookup, to_markdown
-from mak.errors import InvalidComponent, ValidationError
+from mak.errors import InvalidComponent, InvalidFormat, MakError
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import KeyAlgorithm, ProductKey
 from mak.lifecycle import LICENSING
@@ -23,12 +26,20 @@ from mak.proxystage import PROXY
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
+    from mak.exchange import ExchangeDocument
+    from mak.manager import BatchReport
+    from mak.ports import ActivationService
     from mak.statetable import StateTable
 
 __all__ = ["main"]
 
 OK, INVALID, USAGE = 0, 1, 2
 _MACHINES: dict[str, StateTable[Any]] = {"licensing": LICENSING, "proxy": PROXY}
+# The values of mak.exchange.Profile and MergePolicy, known without importing it (cattrs).
+_PROFILES = ("full", "no-keys", "proxy-only")
+_POLICIES = ("fail-on-conflict", "keep-existing", "overwrite")
+_SIMULATED_LIMIT = 1_000_000
+_FAILURES_SHOWN = 10
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
@@ -45,18 +56,19 @@ def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> i
         arguments = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on usage errors, 0 after --help
         return int(exit_.code or 0)
-    command: Callable[[argparse.Namespace, TextIO], None] = arguments.command
+    command: Callable[[argparse.Namespace, TextIO], int | None] = arguments.command
     try:
-        command(arguments, stdin or sys.stdin)
-    except ValidationError as error:
+        code = command(arguments, stdin or sys.stdin)
+    except (MakError, OSError) as error:
         print(f"mak: {error}", file=sys.stderr)
         return INVALID
-    return OK
+    return OK if code is None else code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mak", description="Check the identifiers of Microsoft volume activation."
+        prog="mak",
+        description="Check activation identifiers, run the demo and move exchange files.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {mak.__version__}")
     commands = parser.add_subparsers(title="commands", required=True)
@@ -113,7 +125,56 @@ def _parser() -> argparse.ArgumentParser:
         "codes", help="list every activation code mak knows, as Markdown tables by category"
     )
     codes.set_defaults(command=_codes)
+    _exchange_commands(commands)
     return parser
+
+
+def _exchange_commands(commands: Any) -> None:  # argparse's subparsers action is private
+    export = commands.add_parser(
+        "export", help="write an exchange file of a SQLite inventory (the air-gap file)"
+    )
+    export.add_argument("--db", required=True, help="the SQLite inventory to read")
+    export.add_argument(
+        "--profile",
+        choices=_PROFILES,
+        default="no-keys",
+        help="what the file keeps: full (product keys too), no-keys (the default), or "
+        "proxy-only (only what the clearinghouse needs: no names, addresses or keys)",
+    )
+    export.add_argument("out", help="the file to write, or - for standard output")
+    export.set_defaults(command=_export)
+
+    acquire = commands.add_parser(
+        "acquire", help="get the confirmation IDs an exchange file waits for, into the file"
+    )
+    acquire.add_argument("file", help="the exchange file; it is rewritten unless --output")
+    acquire.add_argument("--output", "-o", help="write the result here instead")
+    acquire.add_argument(
+        "--batch-size", type=int, default=500, help="IIDs per service call (default 500)"
+    )
+    acquire.add_argument(
+        "--service",
+        metavar="MODULE:ATTR",
+        help="the ActivationService to ask: an object, or a class or function returning "
+        "one (default: the simulated clearinghouse)",
+    )
+    acquire.add_argument(
+        "--seed", type=int, default=1, help="the simulated clearinghouse's seed (default 1)"
+    )
+    acquire.set_defaults(command=_acquire)
+
+    import_ = commands.add_parser(
+        "import", help="bring an exchange file into a SQLite inventory, all of it or nothing"
+    )
+    import_.add_argument("--db", required=True, help="the SQLite inventory to write")
+    import_.add_argument("file", help="the exchange file")
+    import_.add_argument(
+        "--policy",
+        choices=_POLICIES,
+        default="fail-on-conflict",
+        help="what to do with records that differ from the inventory's (default: fail)",
+    )
+    import_.set_defaults(command=_import)
 
 
 def _demo(arguments: argparse.Namespace, _: TextIO) -> None:
@@ -123,6 +184,103 @@ def _demo(arguments: argparse.Namespace, _: TextIO) -> None:
         raise InvalidComponent("computer count", str(arguments.computers), "must be 1 or more")
     if run_demo(computers=arguments.computers, db=arguments.db, seed=arguments.seed) != 0:
         raise InvalidComponent("demo", arguments.db, "a step did not behave as expected")
+
+
+def _export(arguments: argparse.Namespace, _: TextIO) -> None:
+    from mak import exchange  # noqa: PLC0415  # cattrs loads only for the exchange verbs
+    from mak.adapters import SqliteInventory  # noqa: PLC0415  # likewise sqlite3
+
+    with SqliteInventory(_existing(arguments.db)) as inventory:
+        document = exchange.export(inventory, profile=exchange.Profile(arguments.profile))
+    to_stdout = arguments.out == "-"
+    exchange.dump(document, sys.stdout if to_stdout else arguments.out)
+    summary = (
+        f"Exported {len(document.activations)} installation IDs "
+        f"({len(document.pending)} waiting for a confirmation ID) of "
+        f"{len(document.products)} products, {len(document.computers)} computers and "
+        f"{len(document.keys)} keys as {arguments.profile} to {arguments.out}"
+    )
+    print(summary, file=sys.stderr if to_stdout else sys.stdout)
+
+
+def _acquire(arguments: argparse.Namespace, _: TextIO) -> int:
+    from mak import exchange  # noqa: PLC0415  # cattrs loads only for the exchange verbs
+
+    document = exchange.load(arguments.file)
+    service = _service(arguments.service, arguments.seed)
+    acquired, report = exchange.acquire(document, service, batch_size=arguments.batch_size)
+    exchange.dump(acquired, arguments.output or arguments.file)
+    _tell_acquired(acquired, report, arguments.output or arguments.file)
+    return OK if report.failed == 0 else INVALID
+
+
+def _tell_acquired(document: ExchangeDocument, report: BatchReport, path: str) -> None:
+    got = len(document.acquired)
+    print(
+        f"{got} of {len(document.activations)} installation IDs have their confirmation ID "
+        f"in {path} ({report.service_calls} call(s) to the service)"
+    )
+    for outcome in report.failures[:_FAILURES_SHOWN]:
+        code = f"{outcome.code.hex} " if outcome.code is not None else ""
+        print(f"mak: {outcome.product_id}: {code}{outcome.detail}", file=sys.stderr)
+    if report.failed:
+        print(f"mak: {report.failed} failed; run acquire again to retry them", file=sys.stderr)
+
+
+def _service(spec: str | None, seed: int) -> ActivationService:
+    """The service *spec* names (``module:attribute``), or the simulated clearinghouse."""
+    if spec is None:
+        from mak.simulation import SimulatedClearinghouse  # noqa: PLC0415  # only when asked
+
+        simulated = SimulatedClearinghouse(seed=seed)
+        for family in ProductFamily:  # the MAKs a clearinghouse of this seed issues first
+            simulated.issue_mak(limit=_SIMULATED_LIMIT, family=family)
+        return simulated
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise InvalidFormat("service", spec, "expected MODULE:ATTRIBUTE")
+    try:
+        target: object = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as error:
+        reason = f"cannot be loaded ({type(error).__name__})"
+        raise InvalidComponent("service", spec, reason) from None
+    if inspect.isclass(target) or (
+        callable(target) and not hasattr(target, "acquire_confirmation_ids")
+    ):
+        try:
+            target = target()
+        except TypeError:
+            raise InvalidComponent("service", spec, "cannot be called without arguments") from None
+    if not callable(getattr(target, "acquire_confirmation_ids", None)):
+        raise InvalidComponent("service", spec, "is not an ActivationService")
+    return cast("ActivationService", target)
+
+
+def _import(arguments: argparse.Namespace, _: TextIO) -> None:
+    from mak import exchange  # noqa: PLC0415  # cattrs loads only for the exchange verbs
+    from mak.adapters import SqliteInventory  # noqa: PLC0415  # likewise sqlite3
+
+    document = exchange.load(arguments.file)
+    # A proxy-only file only maps back to the inventory that exported it: no new file.
+    proxy_only = document.profile is exchange.Profile.PROXY_ONLY
+    db = _existing(arguments.db) if proxy_only else arguments.db
+    with SqliteInventory(db) as inventory:
+        policy = exchange.MergePolicy(arguments.policy)
+        report = exchange.import_(inventory, document, policy=policy)
+    print(
+        f"Imported {arguments.file}: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.conflicts} conflicts"
+    )
+    for detail in report.details:
+        print(f"  conflict kept: {detail}")
+
+
+def _existing(path: str) -> str:
+    if not Path(path).is_file():
+        raise InvalidComponent("inventory", path, "no such file")
+    return path
 
 
 def _key_check(arguments: argparse.Namespace, stdin: TextIO) -> None:

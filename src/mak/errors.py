@@ -17,8 +17,10 @@ __all__ = [
     "ConcurrencyConflict",
     "CsvlkLimitExceeded",
     "IllegalTransition",
+    "ImportConflict",
     "InvalidChecksum",
     "InvalidComponent",
+    "InvalidDocument",
     "InvalidFormat",
     "InvalidLength",
     "MakError",
@@ -174,6 +176,23 @@ class InvalidComponent(ValidationError):
     """
 
 
+class InvalidDocument(ValidationError):
+    """A document (an exchange file) is not what its format says, at ``path``.
+
+    ``path`` is the JSON path of the offending value (``$`` is the whole document, and
+    ``$.activations[3].installation_id`` a field of the fourth entry); ``reason`` says what
+    is wrong there. Further problems found in the same document are in ``details``.
+
+    >>> raise InvalidDocument("$.products[3].id", "duplicate id; first at $.products[0]")
+    Traceback (most recent call last):
+    mak.errors.InvalidDocument: Invalid exchange document: '$.products[3].id' (duplicate id; first at $.products[0])
+    """
+
+    def __init__(self, path: str, reason: str, *, kind: str = "exchange document") -> None:
+        super().__init__(kind, path, reason)
+        self.path = self.text
+
+
 class ActivationError(MakError):
     """A domain rule forbids what was asked."""
 
@@ -253,6 +272,29 @@ class CsvlkLimitExceeded(ActivationError):
         else:
             why = f"{self.host!r} would be host {hosts + 1} of at most {max_hosts}"
         super().__init__(f"KMS host key activation limit exceeded: {why} (0x{self.code:08X})")
+
+
+class ImportConflict(MakError):
+    """An import found records that differ from the inventory's, and its policy says stop.
+
+    Nothing was written. ``conflicts`` describes each record that differs (redacted like
+    any quoted input); choose another merge policy to keep or overwrite them.
+
+    >>> print(ImportConflict(("product 'p-1': license_state differs",)))
+    Import refused: 1 record differs from the inventory (nothing written): product 'p-1': license_state differs
+    """
+
+    _SHOWN: Final = 3
+
+    def __init__(self, conflicts: tuple[str, ...]) -> None:
+        self.conflicts = tuple(redact(conflict) for conflict in conflicts)
+        count = len(self.conflicts)
+        records = "record differs" if count == 1 else "records differ"
+        shown = "; ".join(self.conflicts[: self._SHOWN])
+        more = f"; and {count - self._SHOWN} more" if count > self._SHOWN else ""
+        super().__init__(
+            f"Import refused: {count} {records} from the inventory (nothing written): {shown}{more}"
+        )
 
 
 class TransportError(MakError):

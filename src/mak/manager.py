@@ -77,6 +77,7 @@ from mak.proxystage import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Sequence
 
+    from mak.exchange import ExchangeDocument, ImportReport, MergePolicy, Profile
     from mak.ids import InstallationId
     from mak.kms import KmsEndpoint
     from mak.model import Computer, Query
@@ -1399,3 +1400,32 @@ class VolumeActivationManager:
                     raise
             self.sleep(self.retry.delay(attempt))
             attempt += 1
+
+    # --- the exchange file (mak.exchange) --------------------------------------------------
+
+    def export(
+        self, products: Iterable[ProductRef] | None = None, *, profile: Profile | None = None
+    ) -> ExchangeDocument:
+        """Return an exchange document of *products* (default: all), dated by the manager's clock.
+
+        :func:`mak.exchange.export` does the work; *profile* defaults to
+        ``Profile.NO_KEYS``. ``Profile.PROXY_ONLY`` is the file an isolated lab sends out.
+        """
+        from mak import exchange  # noqa: PLC0415  # mak.exchange builds on this module
+
+        chosen = exchange.Profile.NO_KEYS if profile is None else profile
+        return exchange.export(self.inventory, products, profile=chosen, clock=self.clock)
+
+    def import_(
+        self, document: ExchangeDocument, *, policy: MergePolicy | None = None
+    ) -> ImportReport:
+        """Return what importing *document* into the inventory did: all of it, or nothing.
+
+        :func:`mak.exchange.import_` does the work; *policy* defaults to
+        ``MergePolicy.FAIL_ON_CONFLICT``. Deposit the confirmation IDs it brought with
+        :meth:`apply_confirmation_ids`.
+        """
+        from mak import exchange  # noqa: PLC0415  # mak.exchange builds on this module
+
+        chosen = exchange.MergePolicy.FAIL_ON_CONFLICT if policy is None else policy
+        return exchange.import_(self.inventory, document, policy=chosen)
