@@ -9,7 +9,12 @@ computes confirmation IDs and never contacts Microsoft or any network.
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING
+
+# mak logs under "mak" (each module under its own name); the application decides where
+# records go. Until it does, they go nowhere, rather than to Python's last-resort handler.
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:  # the names below, for type checkers; at run time they load lazily
     from mak.adapters import InMemoryInventory, SqliteInventory

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import hashlib
+import logging
 import time
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar, cast
@@ -52,6 +53,7 @@ from mak.errors import (
     NotFound,
     ServiceRejected,
     TransportError,
+    redact,
 )
 from mak.keys import ProductKey
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseState, LicenseStatus
@@ -102,6 +104,11 @@ __all__ = [
     "VolumeActivationManager",
     "wait_real_time",
 ]
+
+_LOG: Final = logging.getLogger(__name__)
+"""Outcomes at DEBUG (success) and WARNING (failure), batch counts at INFO, retries at
+WARNING; ``extra`` carries ``action``, ``product_id``, ``computer_id``, ``activation_id``
+and ``code``. Messages quote keys only masked, as every mak message does."""
 
 RPC_SERVER_UNAVAILABLE: Final[int] = 0x800706BA
 """The code of a transport failure that carries none of its own."""
@@ -362,6 +369,12 @@ class _Refused(Exception):
         self.detail = detail
 
 
+def _hex(error: Exception) -> str | None:
+    """The error's code as Windows prints it, if it has one."""
+    code = _code_of(error)
+    return None if code is None else code.hex
+
+
 def _code_of(error: Exception) -> ActivationCode | None:
     code: object = getattr(error, "code", None)
     if isinstance(code, int) and not isinstance(code, bool):
@@ -442,20 +455,65 @@ class _Batch:
             raise known
         return known
 
-    def done(self, index: int, outcome: Outcome) -> None:
-        """Keep the outcome of the *index*-th product and tell the progress callback."""
+    def done(self, index: int, outcome: Outcome, product: Product | None = None) -> None:
+        """Keep the outcome of the *index*-th product, log it, and tell the progress callback."""
         self.outcomes[index] = outcome
+        _log_outcome(self.action, outcome, product)
         if self.progress is not None:
             self.progress(len(self.outcomes), self.total)
 
-    def report(self) -> BatchReport:
-        """Return the report, outcomes in the order the products were given."""
-        return BatchReport(
+    def report(self, outcomes: Sequence[Outcome] | None = None) -> BatchReport:
+        """Return the report and log its counts.
+
+        Its outcomes are *outcomes*, or those kept, in the order the products were given.
+        """
+        report = BatchReport(
             action=self.action,
-            outcomes=[self.outcomes[i] for i in sorted(self.outcomes)],
+            outcomes=[self.outcomes[i] for i in sorted(self.outcomes)]
+            if outcomes is None
+            else outcomes,
             elapsed=dt.timedelta(seconds=time.perf_counter() - self._started),
             service_calls=self.service_calls,
         )
+        _LOG.info(
+            "%s: %d succeeded, %d failed, %d service calls, %.2f s",
+            self.action,
+            report.succeeded,
+            report.failed,
+            report.service_calls,
+            report.elapsed.total_seconds(),
+            extra={
+                "action": self.action,
+                "succeeded": report.succeeded,
+                "failed": report.failed,
+                "service_calls": report.service_calls,
+            },
+        )
+        return report
+
+
+def _log_outcome(action: str, outcome: Outcome, product: Product | None) -> None:
+    """Log one product's outcome: a failure at WARNING, a success at DEBUG."""
+    level = logging.DEBUG if outcome.ok else logging.WARNING
+    if not _LOG.isEnabledFor(level):
+        return  # the common case, decided before any string is built
+    code = None if outcome.code is None else outcome.code.hex
+    _LOG.log(
+        level,
+        "%s %s%s: %s",
+        action,
+        "succeeded" if outcome.ok else f"failed ({code or 'no code'})",
+        "" if outcome.product_id is None else f" for product {outcome.product_id}",
+        redact(outcome.detail),
+        extra={
+            "action": action,
+            "product_id": outcome.product_id,
+            "computer_id": None if product is None else product.computer_id,
+            "activation_id": None if product is None else product.activation_id,
+            "code": code,
+            "ok": outcome.ok,
+        },
+    )
 
 
 Work: TypeAlias = "Callable[[Product, _Batch], str]"
@@ -529,10 +587,12 @@ class VolumeActivationManager:
         batch = _Batch(self, "discover", len(found), progress)
         outcomes: list[Outcome] = []
         for index, computer in enumerate(found):
-            outcomes.extend(self._discover_one(computer, batch))
+            for outcome in self._discover_one(computer, batch):
+                _log_outcome("discover", outcome, None)
+                outcomes.append(outcome)
             if progress is not None:
                 progress(index + 1, len(found))
-        return attrs.evolve(batch.report(), outcomes=outcomes)
+        return batch.report(outcomes)
 
     def _discover_one(self, found: Computer, batch: _Batch) -> list[Outcome]:
         try:
@@ -863,7 +923,7 @@ class VolumeActivationManager:
         def one(position: int) -> None:
             index, (product, code, detail, unstored, noted) = answers[position]
             if noted:  # stored with its note already
-                batch.done(index, Outcome(product.id, True, None, detail))
+                batch.done(index, Outcome(product.id, True, None, detail), product)
                 return
             staged = _Staged(product.id, product)  # as stored: the note need not re-read it
             self._finish(
@@ -1252,7 +1312,7 @@ class VolumeActivationManager:
                 return
             except MakError as error:  # the outcome matters more than its history line
                 detail = f"{detail} (history not recorded: {error})"
-        batch.done(index, Outcome(product_id, ok, activation_code, detail))
+        batch.done(index, Outcome(product_id, ok, activation_code, detail), product)
 
     def _note(  # noqa: PLR0913  # the parts of one history line
         self,
@@ -1395,10 +1455,20 @@ class VolumeActivationManager:
                 return call()
             except ServiceRejected:
                 raise  # an answer, not a failed connection: asking again changes nothing
-            except TransportError:
+            except TransportError as error:
                 if attempt >= self.retry.attempts:
                     raise
-            self.sleep(self.retry.delay(attempt))
+                delay = self.retry.delay(attempt)
+                _LOG.warning(
+                    "%s: the service call failed (attempt %d of %d), retrying in %s: %s",
+                    batch.action,
+                    attempt,
+                    self.retry.attempts,
+                    delay,
+                    redact(str(error)),
+                    extra={"action": batch.action, "attempt": attempt, "code": _hex(error)},
+                )
+            self.sleep(delay)
             attempt += 1
 
     # --- the exchange file (mak.exchange) --------------------------------------------------

@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -64,6 +65,8 @@ APPLICATION_ID: Final = 0x4D414B49
 
 BUSY_TIMEOUT: Final = 5.0
 """Seconds a write waits for another connection's write to the same file to finish."""
+
+_LOG: Final = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _Record = TypeVar("_Record", Computer, Product, KeyRecord)
@@ -910,6 +913,13 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
                 identity = _identity(connection)
                 _check_identity(identity, path)
                 _migrate(connection, identity[1])
+                _LOG.info(
+                    "SQLite inventory %s: schema %d -> %d",
+                    _shown(path),
+                    identity[1],
+                    len(_MIGRATIONS),
+                    extra={"path": _shown(path), "schema": len(_MIGRATIONS)},
+                )
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
