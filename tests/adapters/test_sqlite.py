@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sqlite3
 import stat
@@ -128,6 +129,16 @@ class TestSqliteInventoryInMemory(InventoryContract):
     def inventory(self) -> Iterator[SqliteInventory]:
         """A new, empty inventory in memory."""
         with SqliteInventory(":memory:") as inventory:
+            yield inventory
+
+
+class TestSqliteInventoryWithAKeyCodec(InventoryContract):
+    """The contract suite, run against a SqliteInventory that stores keys encoded."""
+
+    @pytest.fixture
+    def inventory(self, path: Path) -> Iterator[SqliteInventory]:
+        """A new, empty inventory in a new file, keys encoded by a salted codec."""
+        with SqliteInventory(path, key_codec=Salted()) as inventory:
             yield inventory
 
 
@@ -362,7 +373,7 @@ def test_text_sqlite_cannot_hold_is_refused(opened: list[SqliteInventory]) -> No
 
 def test_a_new_file_is_migrated_to_the_current_schema(path: Path) -> None:
     SqliteInventory(path).close()
-    assert pragma(path, "user_version") == SCHEMA_VERSION == 1
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 2
 
 
 def test_an_older_file_is_migrated_forward_keeping_its_data(
@@ -375,7 +386,7 @@ def test_an_older_file_is_migrated_forward_keeping_its_data(
     monkeypatch.setattr(sqlite_adapter, "_MIGRATIONS", [*sqlite_adapter._MIGRATIONS, step])
     with SqliteInventory(path) as inventory:
         assert everything(inventory) == before
-    assert pragma(path, "user_version") == 2
+    assert pragma(path, "user_version") == SCHEMA_VERSION + 1
     connection = raw(path)
     try:
         columns = [row[1] for row in connection.execute("PRAGMA table_info(computers)")]
@@ -395,7 +406,7 @@ def test_a_failed_migration_leaves_the_file_as_it_was(
     with pytest.raises(StorageError, match="no_such_table"):
         SqliteInventory(path)
     assert dump(path) == before
-    assert pragma(path, "user_version") == 1
+    assert pragma(path, "user_version") == SCHEMA_VERSION
 
 
 # --- several connections to one file -------------------------------------------------------
@@ -658,3 +669,89 @@ def test_a_failing_write_says_what_sqlite_said_without_the_key(
     assert type(error) is StorageError
     assert "the disk said no" in str(error)
     assert inventory.keys() == []
+
+
+def test_a_first_version_file_keeps_its_keys_in_clear_after_migrating(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite_adapter, "_MIGRATIONS", sqlite_adapter._MIGRATIONS[:1])
+        patched.setattr(sqlite_adapter, "_check_key_storage", lambda *_: None)
+        with SqliteInventory(path) as old:
+            fill(old)
+            before = everything(old)
+        assert pragma(path, "user_version") == 1
+    with SqliteInventory(path) as inventory:
+        assert everything(inventory) == before
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    with pytest.raises(StorageError, match="without a key codec"):
+        SqliteInventory(path, key_codec=Rot13())
+
+
+# --- keys at rest ---------------------------------------------------------------------------
+
+
+class Rot13:
+    """A reversible codec for tests: not encryption, but no key survives it as written."""
+
+    def encode(self, key: str, /) -> str:
+        return "rot13:" + codecs.encode(key, "rot13")
+
+    def decode(self, stored: str, /) -> str:
+        if not stored.startswith("rot13:"):
+            raise ValueError(f"not mine: {stored}")
+        return codecs.decode(stored.removeprefix("rot13:"), "rot13")
+
+
+class Salted(Rot13):
+    """A codec whose output changes at every call, as real encryption's does."""
+
+    count = 0
+
+    def encode(self, key: str, /) -> str:
+        Salted.count += 1
+        return f"{super().encode(key)}:{Salted.count}"
+
+    def decode(self, stored: str, /) -> str:
+        return super().decode(stored.rsplit(":", 1)[0])
+
+
+@pytest.mark.parametrize("codec", [Rot13(), Salted()], ids=["fixed", "salted"])
+def test_a_key_codec_keeps_every_key_out_of_the_file(path: Path, codec: Rot13) -> None:
+    record = make_key_record(1)
+    secret = record.key.reveal()
+    with SqliteInventory(path, key_codec=codec) as inventory:
+        stored = inventory.add_key(record)
+        assert inventory.add_key(record) == stored  # found again by its digest
+        updated = inventory.update_key(attrs.evolve(stored, edition="Windows 11 Enterprise"))
+        assert inventory.key(record.key) == updated
+        assert inventory.keys() == [updated]
+    with SqliteInventory(path, key_codec=codec) as reopened:
+        assert reopened.key(record.key) == updated
+    raw_bytes = b"".join(p.read_bytes() for p in path.parent.iterdir() if p.is_file())
+    for text in (secret, secret.replace("-", ""), *secret.split("-")[:4]):
+        assert text.encode() not in raw_bytes
+
+
+def test_an_inventory_with_a_codec_is_refused_without_it(path: Path) -> None:
+    with SqliteInventory(path, key_codec=Rot13()) as inventory:
+        inventory.add_key(make_key_record(1))
+    with pytest.raises(StorageError, match="with a key codec"):
+        SqliteInventory(path)
+
+
+def test_a_key_the_codec_cannot_read_is_a_storage_error_that_quotes_nothing(path: Path) -> None:
+    record = make_key_record(1)
+    with SqliteInventory(path, key_codec=Rot13()) as inventory:
+        inventory.add_key(record)
+    connection = raw(path)
+    try:
+        connection.execute("UPDATE product_keys SET data = replace(data, 'rot13:', 'other:')")
+        connection.commit()
+    finally:
+        connection.close()
+    with SqliteInventory(path, key_codec=Rot13()) as inventory:
+        with pytest.raises(StorageError, match="could not decode") as caught:
+            inventory.key(record.key)
+        assert "other:" not in str(caught.value)
+        assert caught.value.__cause__ is None

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -36,7 +37,7 @@ import sqlite3
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar, cast
 
 import attrs
 
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
 
     from typing_extensions import Self
 
-__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "SCHEMA_VERSION", "SqliteInventory"]
+__all__ = ["APPLICATION_ID", "BUSY_TIMEOUT", "SCHEMA_VERSION", "KeyCodec", "SqliteInventory"]
 
 APPLICATION_ID: Final = 0x4D414B49
 """What ``PRAGMA application_id`` holds in every mak inventory: ``"MAKI"`` in ASCII."""
@@ -120,6 +121,13 @@ _MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX history_by_computer ON history (computer_id)",
         "CREATE INDEX history_by_product ON history (product_id)",
     ),
+    (
+        # How product keys are kept ("clear" or "codec"), fixed when the first is stored.
+        """CREATE TABLE settings (
+            name TEXT NOT NULL PRIMARY KEY,
+            value TEXT NOT NULL
+        )""",
+    ),
 ]
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -143,8 +151,32 @@ _FAILURES: Final = (sqlite3.Error, UnicodeEncodeError)
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
+class KeyCodec(Protocol):
+    """Encrypts product keys before a :class:`SqliteInventory` writes them, and back.
+
+    ``decode(encode(key)) == key`` must hold. ``encode`` may be randomised (a fresh nonce
+    each time): keys are looked up by a digest, never by their encoded form. Raise any
+    exception from ``decode`` for text it cannot read; the inventory reports it as a
+    :class:`~mak.errors.StorageError` without quoting it.
+    """
+
+    def encode(self, key: str, /) -> str:
+        """Return the text to store for the product key *key* (25 symbols, dashes)."""
+        ...
+
+    def decode(self, stored: str, /) -> str:
+        """Return the product key that :meth:`encode` turned into *stored*."""
+        ...
+
+
 class SqliteInventory:
     """Return an inventory kept in the SQLite database at *path* (``":memory:"`` for none).
+
+    The file holds the product keys it is given, so it is created readable and writable
+    by its owner only. With a *key_codec*, keys are stored encoded by it (encrypted, if
+    the codec encrypts) and looked up by a SHA-256 digest; without one, in clear. The
+    choice is fixed when the inventory is created: opening it the other way raises
+    :class:`~mak.errors.StorageError`.
 
     It implements :class:`mak.ports.Inventory`: records come back as frozen snapshots,
     ``update_*`` refuses a record whose version is no longer the stored one, and every
@@ -173,8 +205,9 @@ class SqliteInventory:
     >>> inventory.close()
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, key_codec: KeyCodec | None = None) -> None:
         self._path = os.fspath(path)
+        self._codec = key_codec
         self._lock = threading.RLock()
         self._depth = 0
         self._failed: str | None = None  # why the open transaction was rolled back early
@@ -186,6 +219,11 @@ class SqliteInventory:
         # CIL entries read or written here: an entry never changes once kept.
         self._cil: dict[InstallationId, CilEntry] = {}
         self._connection: sqlite3.Connection | None = _open(self._path)
+        try:
+            _check_key_storage(self._connection, self._path, "codec" if key_codec else "clear")
+        except BaseException:
+            self.close()
+            raise
 
     @property
     def path(self) -> str:
@@ -442,13 +480,13 @@ class SqliteInventory:
         """
 
         def add(connection: sqlite3.Connection) -> KeyRecord:
-            stored = self._fetch(connection, KeyRecord, _SELECT_KEY, record.key.reveal())
+            stored = self._key_record(connection, self._token(record.key))
             if stored is not None:
                 return _same_or_conflict("key", record.id, record, stored)
             new = attrs.evolve(record, version=1)
             connection.execute(
                 "INSERT INTO product_keys (product_key, version, data) VALUES (?, 1, ?)",
-                (new.key.reveal(), self._dump(new)),
+                (self._token(new.key), self._dump_key(new)),
             )
             return new
 
@@ -463,19 +501,20 @@ class SqliteInventory:
 
         def update(connection: sqlite3.Connection) -> KeyRecord:
             new = attrs.evolve(record, version=record.version + 1)
+            token = self._token(record.key)
             cursor = connection.execute(
                 "UPDATE product_keys SET version = ?, data = ? WHERE product_key = ? AND version = ?",
-                (new.version, self._dump(new), new.key.reveal(), record.version),
+                (new.version, self._dump_key(new), token, record.version),
             )
             if cursor.rowcount != 1:
-                _raise_stale(connection, "key", record.id, record.version, record.key.reveal())
+                _raise_stale(connection, "key", record.id, record.version, token)
             return new
 
         return self._write(update)
 
     def key(self, key: ProductKey, /) -> KeyRecord:
         """Return the record of *key*, or raise :class:`~mak.errors.NotFound` naming it masked."""
-        found = self._read(lambda c: self._fetch(c, KeyRecord, _SELECT_KEY, key.reveal()))
+        found = self._read(lambda c: self._key_record(c, self._token(key)))
         if found is None:
             raise NotFound("key", str(key))
         return found
@@ -483,7 +522,7 @@ class SqliteInventory:
     def keys(self) -> list[KeyRecord]:
         """Return every key record, in the order they were added."""
         rows = self._rows("SELECT data FROM product_keys ORDER BY seq", ())
-        return [self._load(KeyRecord, data) for (data,) in rows]
+        return [self._load_key(data) for (data,) in rows]
 
     # --- the CIL ----------------------------------------------------------------------
 
@@ -729,6 +768,34 @@ class SqliteInventory:
         self._cache[key] = record
         return record
 
+    def _token(self, key: ProductKey) -> str:
+        """What the ``product_key`` column holds for *key*: the key, or its digest with a codec."""
+        if self._codec is None:
+            return key.reveal()
+        return "sha256:" + hashlib.sha256(f"mak-key/{key.reveal()}".encode()).hexdigest()
+
+    def _key_record(self, connection: sqlite3.Connection, token: str) -> KeyRecord | None:
+        row = connection.execute(_SELECT_KEY, (token,)).fetchone()
+        return None if row is None else self._load_key(row[0])
+
+    def _dump_key(self, record: KeyRecord) -> str:
+        data = self._converter.unstructure(record)
+        if self._codec is not None:
+            data["key"] = self._codec.encode(data["key"])
+        return _ENCODE(data)
+
+    def _load_key(self, text: str) -> KeyRecord:
+        if self._codec is None:
+            return self._load(KeyRecord, text)
+        try:
+            data = json.loads(text)
+            data["key"] = self._codec.decode(data["key"])
+        except Exception:  # noqa: BLE001  # any codec failure; its message may hold the key
+            reason = "its key codec could not decode a stored key"
+        else:
+            return self._converter.structure(data, KeyRecord)
+        raise StorageError(f"SQLite inventory {_shown(self._path)} is unreadable: {reason}")
+
     def _dump(self, record: object) -> str:
         return _ENCODE(self._converter.unstructure(record))
 
@@ -930,6 +997,36 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
                 f"{_shown(path)} is not a mak inventory: it is not a SQLite database"
             ) from error
         raise StorageError(f"Cannot open SQLite inventory {_shown(path)}: {error}") from error
+
+
+def _check_key_storage(connection: sqlite3.Connection, path: str, wanted: str) -> None:
+    """Record how the inventory keeps keys, or refuse to open it the other way."""
+    try:
+        row = connection.execute(_KEY_STORAGE).fetchone()
+        if row is None:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                # An inventory with keys from before this setting existed keeps them in clear.
+                has_keys = connection.execute("SELECT 1 FROM product_keys LIMIT 1").fetchone()
+                connection.execute(
+                    "INSERT OR IGNORE INTO settings (name, value) VALUES ('key_storage', ?)",
+                    ("clear" if has_keys else wanted,),
+                )
+                row = connection.execute(_KEY_STORAGE).fetchone()
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+    except sqlite3.Error as error:
+        raise StorageError(f"Cannot open SQLite inventory {_shown(path)}: {error}") from error
+    if row[0] != wanted:
+        how = "with a key codec" if row[0] == "codec" else "without a key codec"
+        raise StorageError(
+            f"SQLite inventory {_shown(path)} keeps its product keys {how}; open it the same way"
+        )
+
+
+_KEY_STORAGE: Final = "SELECT value FROM settings WHERE name = 'key_storage'"
 
 
 def _not_a_database(error: sqlite3.Error) -> bool:
