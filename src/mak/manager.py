@@ -1270,7 +1270,9 @@ class VolumeActivationManager:
                     outcome = batch.outcomes.get(index)
                     if outcome is not None:
                         detail = f"{outcome.detail} (not stored: {error})"
-                        batch.outcomes[index] = Outcome(outcome.product_id, False, code, detail)
+                        undone = Outcome(outcome.product_id, False, code, detail)
+                        batch.outcomes[index] = undone
+                        _log_outcome(batch.action, undone, None)
 
     def _fail(  # noqa: PLR0913  # the parts of one failure
         self,
