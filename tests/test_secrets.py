@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import re
 from typing import TYPE_CHECKING
 
 import attrs
@@ -18,6 +20,7 @@ import pytest
 from mak import codes, ids, keys, slmgr
 from mak.catalog import Catalog
 from mak.cli import main
+from mak.demo import run_demo
 from mak.errors import MakError, NotFound, TransportError, redact
 from mak.lifecycle import KeyChannel, LicenseStatus
 from mak.serialization import make_converter
@@ -192,3 +195,34 @@ def test_a_key_in_a_catalog_file_that_is_not_json_never_shows(tmp_path: Path) ->
 )
 def test_redaction_masks_key_groups_and_leaves_words_and_ids(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+# --- what the demo shows and logs ----------------------------------------------------------
+
+_KEY_SHAPE = re.compile(r"\b[0-9A-Z]{5}(?:-[0-9A-Z]{5}){4}\b")
+
+
+def test_the_demo_prints_and_logs_no_key_but_published_gvlks(tmp_path: Path) -> None:
+    """Every key-shaped text in the demo's output and log is masked, or a published GVLK."""
+    published = {str(e.gvlk.reveal()) for e in Catalog.default().editions() if e.gvlk}
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(f"{record.getMessage()} {vars(record)!r}")
+
+    logger = logging.getLogger("mak")
+    handler, level = Keep(logging.DEBUG), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        out = io.StringIO()
+        assert run_demo(computers=30, db=str(tmp_path / "demo.sqlite"), seed=4, out=out) == 0
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    said = out.getvalue() + "\n".join(records)
+    shapes = _KEY_SHAPE.findall(said)
+    assert shapes  # the demo does show keys, masked
+    shown = {s for s in shapes if not s.startswith("XXXXX-XXXXX-XXXXX-XXXXX-")}
+    assert shown <= published
