@@ -112,6 +112,13 @@ def property(session: nox.Session) -> None:  # noqa: A001  # the session's name
     session.run("pytest", "-m", "property", "tests", *session.posargs)
 
 
+@nox.session(default=False)
+def reliability(session: nox.Session) -> None:
+    """Run the fault, crash and concurrency suites, printing their figures (the gate runs them too)."""
+    _install(session, "tests")
+    session.run("pytest", "tests/faults", "-s", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the documentation, failing on any warning or broken reference."""
