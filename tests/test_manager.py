@@ -762,3 +762,30 @@ def test_a_key_added_in_a_chunk_that_failed_to_commit_is_added_again(
     report = manager.install_product_key(products, new_key)
     assert report.failed == 2  # the chunk whose commit failed
     assert inventory.key(new_key).channel is KeyChannel.MAK  # kept by a later chunk
+
+
+def test_cids_kept_with_their_notes_stay_succeeded_when_a_later_commit_fails() -> None:
+    class ThirdCommitFails(InMemoryInventory):
+        armed = False
+        count = 0
+
+        @contextlib.contextmanager
+        def transaction(self) -> Iterator[None]:
+            ThirdCommitFails.count += 1
+            number = ThirdCommitFails.count
+            with super().transaction():
+                yield
+                if ThirdCommitFails.armed and number == 3:
+                    raise StorageError("COMMIT failed: disk full")
+
+    inventory = ThirdCommitFails()
+    manager, service, key = _lab(inventory)
+    products = inventory.products()
+    assert manager.collect_installation_ids(products, key).failed == 0
+    ThirdCommitFails.armed, ThirdCommitFails.count = True, 0
+    report = manager.acquire_confirmation_ids(products)
+    assert report.counts == {"ok": len(products)}
+    for product in inventory.products():
+        assert product.confirmation_id is not None
+        assert inventory.find_confirmation(product.installation_id) is not None  # type: ignore[arg-type]
+    assert service.pool(key).used == len(products)

@@ -918,13 +918,15 @@ class VolumeActivationManager:
         for ((index, _, request), result), answer in zip(pairs, kept, strict=True):
             if answer.unstored:  # its write failed inside the batch: one more try on its own
                 answer = self._keep(answer.product, request, result, now)  # noqa: PLW2901  # the retry replaces it
-            answers.append((index, answer))
+            if answer.noted:  # stored with its note already: nothing left to write
+                batch.done(
+                    index, Outcome(answer.product.id, True, None, answer.detail), answer.product
+                )
+            else:
+                answers.append((index, answer))
 
         def one(position: int) -> None:
-            index, (product, code, detail, unstored, noted) = answers[position]
-            if noted:  # stored with its note already
-                batch.done(index, Outcome(product.id, True, None, detail), product)
-                return
+            index, (product, code, detail, unstored, _) = answers[position]
             staged = _Staged(product.id, product)  # as stored: the note need not re-read it
             self._finish(
                 batch,

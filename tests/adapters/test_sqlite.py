@@ -755,3 +755,17 @@ def test_a_key_the_codec_cannot_read_is_a_storage_error_that_quotes_nothing(path
             inventory.key(record.key)
         assert "other:" not in str(caught.value)
         assert caught.value.__cause__ is None
+
+
+def test_closing_inside_a_transaction_ends_it_with_a_storage_error(
+    opened: list[SqliteInventory],
+) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+
+    def close_midway() -> None:
+        with inventory.transaction():
+            inventory.add_computer(make_computer(1))
+            inventory.close()
+
+    with pytest.raises(StorageError, match="closed"):
+        close_midway()

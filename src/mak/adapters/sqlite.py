@@ -296,7 +296,7 @@ class SqliteInventory:
             except BaseException:
                 self._depth -= 1
                 self._forget()
-                if connection.in_transaction:
+                if _in_transaction(connection):
                     self._run(connection, "ROLLBACK")
                 self._failed = _ROLLED_BACK if self._depth else None
                 raise
@@ -357,14 +357,12 @@ class SqliteInventory:
 
     def computers(self, *, name: str | None = None) -> list[Computer]:
         """Return every computer, or those named *name* ignoring case, sorted by id."""
-        if name is None:
-            rows = self._rows("SELECT id, version, data FROM computers ORDER BY id", ())
-        else:
-            rows = self._rows(
-                "SELECT id, version, data FROM computers WHERE name_folded = ? ORDER BY id",
-                (name.casefold(),),
-            )
-        return [self._cached(Computer, row) for row in rows]
+        sql = "SELECT id, version, data FROM computers ORDER BY id"
+        parameters: tuple[str, ...] = ()
+        if name is not None:
+            sql = "SELECT id, version, data FROM computers WHERE name_folded = ? ORDER BY id"
+            parameters = (name.casefold(),)
+        return self._read(lambda c: self._all(c, Computer, sql, parameters))
 
     # --- products ---------------------------------------------------------------------
 
@@ -467,8 +465,8 @@ class SqliteInventory:
         clauses = [_PRODUCT_FILTERS[name] for name, value in given.items() if value is not None]
         parameters = [value for value in given.values() if value is not None]
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._rows(f"SELECT id, version, data FROM products{where} ORDER BY id", parameters)  # noqa: S608  # fixed clauses, bound values
-        return [self._cached(Product, row) for row in rows]
+        sql = f"SELECT id, version, data FROM products{where} ORDER BY id"  # noqa: S608  # fixed clauses, bound values
+        return self._read(lambda c: self._all(c, Product, sql, parameters))
 
     # --- keys -------------------------------------------------------------------------
 
@@ -647,7 +645,7 @@ class SqliteInventory:
                 except BaseException:
                     self._forget()
                     # SQLite may have ended the transaction itself (a full disk, say).
-                    if connection.in_transaction:
+                    if _in_transaction(connection):
                         connection.execute("ROLLBACK")
                     raise
                 self._commit(connection)
@@ -695,7 +693,7 @@ class SqliteInventory:
         except sqlite3.Error as error:
             # A failed COMMIT may leave the transaction open; end it before reporting.
             self._forget()
-            if connection.in_transaction:
+            if _in_transaction(connection):
                 connection.execute("ROLLBACK")
             failure = self._failure(error)
         else:
@@ -737,6 +735,16 @@ class SqliteInventory:
         """The computer or product with that id, ``None`` if there is none."""
         row = connection.execute(_SELECT[cls], (record_id,)).fetchone()
         return None if row is None else self._cached(cls, row)
+
+    def _all(
+        self,
+        connection: sqlite3.Connection,
+        cls: type[_Cached],
+        sql: str,
+        parameters: Sequence[object],
+    ) -> list[_Cached]:
+        """The records a query of ``(id, version, data)`` rows finds, decoded under the lock."""
+        return [self._cached(cls, row) for row in connection.execute(sql, parameters)]
 
     def _cached(self, cls: type[_Cached], row: Sequence[Any]) -> _Cached:
         """The record of an ``(id, version, data)`` row, decoded unless cached at that version."""
@@ -997,6 +1005,14 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
                 f"{_shown(path)} is not a mak inventory: it is not a SQLite database"
             ) from error
         raise StorageError(f"Cannot open SQLite inventory {_shown(path)}: {error}") from error
+
+
+def _in_transaction(connection: sqlite3.Connection) -> bool:
+    """Whether *connection* has a transaction open; a closed connection has none."""
+    try:
+        return connection.in_transaction
+    except sqlite3.ProgrammingError:  # closed meanwhile, by close() inside a transaction
+        return False
 
 
 def _check_key_storage(connection: sqlite3.Connection, path: str, wanted: str) -> None:
