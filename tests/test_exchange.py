@@ -53,7 +53,7 @@ from mak.exchange import (
 )
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseState, LicenseStatus
 from mak.manager import VolumeActivationManager
-from mak.model import ByWorkgroup, CilEntry
+from mak.model import ByWorkgroup, CilEntry, Product
 from mak.ports import CidResult
 from mak.proxystage import ProxyStage
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
@@ -1064,6 +1064,71 @@ def test_a_kept_confirmation_is_never_replaced(inventory: Inventory) -> None:
         3, computer_id="computer-0002"
     )
     assert inventory.product("product-0003").confirmation_id == make_confirmation_id(3)
+
+
+def moved_entry(document: ExchangeDocument, source: str, target: Product) -> ExchangeDocument:
+    """*document* with the activation entry of product *source* moved to product *target*."""
+    entry = next(a for a in document.activations if a.product_id == source)
+    moved = attrs.evolve(entry, product_id=target.id, activation_id=target.activation_id)
+    others = [a for a in document.activations if a is not entry]
+    return attrs.evolve(document, activations=(*others, moved))
+
+
+@pytest.mark.parametrize("policy", list(MergePolicy))
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("product-0003", "kept for another product (on computer 'computer-0002')"),
+        ("product-0002", "its installation ID is product 'product-0002''s"),
+    ],
+    ids=["kept in the CIL", "shown by a product"],
+)
+def test_an_iid_of_another_product_is_never_applied(
+    inventory: Inventory, policy: MergePolicy, source: str, reason: str
+) -> None:
+    fill(inventory)
+    exported = export(inventory, clock=Clock())
+    exported, _ = acquire(exported, Answering(), clock=Clock())
+    document = loads(dumps(moved_entry(exported, source, inventory.product("product-0001"))))
+    before = everything(inventory)
+    if policy is MergePolicy.FAIL_ON_CONFLICT:
+        with pytest.raises(ImportConflict) as caught:
+            import_(inventory, document, policy=policy)
+        assert reason in caught.value.conflicts[0]
+        assert everything(inventory) == before
+    else:
+        report = import_(inventory, document, policy=policy)
+        assert report.conflicts == 1
+        assert reason in report.details[0]
+    untouched = inventory.product("product-0001")
+    assert (untouched.installation_id, untouched.confirmation_id) == (None, None)
+    for kept in inventory.confirmations():  # each kept CID is its own product's
+        holders = [p for p in inventory.products() if p.installation_id == kept.installation_id]
+        assert [(p.computer_id, p.activation_id) for p in holders] == [
+            (kept.computer_id, kept.activation_id)
+        ]
+    for profile in Profile:  # the inventory still exports: no IID is shown twice
+        assert loads(dumps(export(inventory, profile=profile, clock=Clock())))
+
+
+@pytest.mark.parametrize("policy", list(MergePolicy))
+def test_a_file_s_partial_key_never_overrides_the_product_s(
+    inventory: Inventory, policy: MergePolicy
+) -> None:
+    fill(inventory)
+    document, _ = acquire(export(inventory, clock=Clock()), Answering(), clock=Clock())
+    entries = [
+        attrs.evolve(a, partial_key="BBBBB") if a.product_id == "product-0002" else a
+        for a in document.activations
+    ]
+    document = attrs.evolve(document, activations=tuple(entries))
+    if policy is MergePolicy.FAIL_ON_CONFLICT:
+        with pytest.raises(ImportConflict, match="partial_key is not the product's"):
+            import_(inventory, document, policy=policy)
+    else:
+        assert import_(inventory, document, policy=policy).conflicts == 1
+    assert "BBBBB" not in {entry.partial_key for entry in inventory.confirmations()}
+    assert inventory.find_confirmation(make_installation_id(2)) is None
 
 
 def changed_since_export(inventory: Inventory) -> ExchangeDocument:

@@ -1039,6 +1039,8 @@ class _Merge:
         self.new_products: set[str] = set()
         self.changed_products: set[str] = set()
         self.confirmations: list[CilEntry] = []
+        # Which stored products show each installation ID: an IID belongs to one product.
+        self.shown_by: dict[InstallationId, list[str]] = {}
 
     def plan(self) -> None:
         """Decide what to write; read the inventory only."""
@@ -1046,10 +1048,15 @@ class _Merge:
             self._computer(computer)
         for key in self.document.keys:
             self._key(key)
-        for product in self.document.products:
-            self._product(product)
+        for product_entry in self.document.products:
+            self._product(product_entry)
+        stored = self.inventory.products()
+        for product in stored:
+            if product.installation_id is not None:
+                self.shown_by.setdefault(product.installation_id, []).append(product.id)
         proxy_only = self.document.profile is Profile.PROXY_ONLY
-        references = self._references() if proxy_only else {}
+        origin = self.document.origin
+        references = {_reference(origin, p.id): p for p in stored} if proxy_only else {}
         for index, entry in enumerate(self.document.activations):
             found: Product | None = None
             if proxy_only:
@@ -1157,10 +1164,6 @@ class _Merge:
                 return other.id
         return None
 
-    def _references(self) -> dict[str, Product]:
-        origin = self.document.origin
-        return {_reference(origin, p.id): p for p in self.inventory.products()}
-
     def _referenced(self, index: int, entry: ActivationEntry, product: Product | None) -> Product:
         if product is None:
             reason = (
@@ -1183,18 +1186,16 @@ class _Merge:
             return
         kept = self.inventory.find_confirmation(entry.installation_id)
         cid = entry.confirmation_id
-        if kept is not None and cid is not None and kept.confirmation_id != cid:
-            self.conflicts.append(
-                f"{shown}: the inventory keeps another confirmation ID for "
-                f"{entry.installation_id}, and never replaces one"
-            )
+        refusal = self._elsewhere(product, entry.installation_id, kept) or self._unkeepable(
+            product, entry, kept
+        )
+        if refusal:  # never applied, whatever the policy
+            self.conflicts.append(f"{shown}: {refusal}")
             return
         merged, fresh, conflict = self._merged(product, entry, kept)
         adds_cid = cid is not None and kept is None
-        partial = entry.partial_key or merged.partial_key
-        if adds_cid and partial is None:
-            self.conflicts.append(f"{shown}: no key is recorded for it, so its CID cannot be kept")
-            return
+        # The product's key is the inventory's word; the file's only fills a gap.
+        partial = product.partial_key or entry.partial_key
         if conflict:
             if not self._differs(f"{shown}: {conflict}"):
                 return
@@ -1217,6 +1218,40 @@ class _Merge:
                     acquired_at=entry.acquired_at or self.document.created_at,
                 )
             )
+
+    def _elsewhere(
+        self, product: Product, iid: InstallationId, kept: CilEntry | None
+    ) -> str | None:
+        """Why *iid* belongs to a product other than *product*, if it does."""
+        if kept is not None and (kept.computer_id, kept.activation_id) != (
+            product.computer_id,
+            product.activation_id,
+        ):
+            return (
+                "its installation ID is kept for another product "
+                f"(on computer {kept.computer_id!r}); never applied here"
+            )
+        others = [other for other in self.shown_by.get(iid, []) if other != product.id]
+        if others:
+            return f"its installation ID is product {others[0]!r}'s; never applied here"
+        return None
+
+    @staticmethod
+    def _unkeepable(product: Product, entry: ActivationEntry, kept: CilEntry | None) -> str | None:
+        """Why the CID of *entry* cannot be kept for *product*, if it cannot."""
+        cid = entry.confirmation_id
+        if kept is not None and cid is not None and kept.confirmation_id != cid:
+            return (
+                f"the inventory keeps another confirmation ID for {entry.installation_id}, "
+                "and never replaces one"
+            )
+        if cid is None or kept is not None:
+            return None
+        if product.partial_key is None and entry.partial_key is None:
+            return "no key is recorded for it, so its CID cannot be kept"
+        if entry.partial_key not in (None, product.partial_key) and product.partial_key:
+            return "its partial_key is not the product's, so its CID cannot be kept"
+        return None
 
     def _merged(
         self, product: Product, entry: ActivationEntry, kept: CilEntry | None
