@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import sys
+import tracemalloc
 import uuid
 from math import ceil
 from pathlib import Path
@@ -36,6 +37,7 @@ from mak.errors import (
     NotFound,
     StorageError,
     TransportError,
+    ValidationError,
 )
 from mak.exchange import (
     ActivationEntry,
@@ -491,6 +493,74 @@ def test_a_truncated_file_on_disk_is_refused(inventory: Inventory, tmp_path: Pat
     path.write_text(text[: len(text) // 2])
     with pytest.raises(InvalidDocument, match="not JSON"):
         load(path)
+
+
+@pytest.mark.parametrize("text", [None, 5, 1.5, ["{}"], {"format": "mak-exchange"}, object()])
+def test_loads_refuses_what_is_not_text_naming_its_type(text: object) -> None:
+    with pytest.raises(InvalidFormat) as caught:
+        loads(text)  # type: ignore[arg-type]  # the point of the test
+    assert isinstance(caught.value, ValidationError)
+    assert f"got {type(text).__name__}" in str(caught.value)
+
+
+def test_loads_reads_any_bytes_like_text(inventory: Inventory) -> None:
+    text = dumps(export(fill(inventory), clock=Clock()))
+    raw = text.encode()
+    assert loads(raw) == loads(bytearray(raw)) == loads(memoryview(raw)) == loads(text)
+
+
+class Unreadable:
+    """A file whose read() gives what is neither text nor bytes."""
+
+    def read(self, _: int) -> object:
+        return 5
+
+
+@pytest.mark.parametrize("source", [None, 5, b"{}", Unreadable()])
+def test_load_refuses_what_is_neither_a_path_nor_a_file_naming_its_type(source: object) -> None:
+    with pytest.raises(InvalidFormat) as caught:
+        load(source)  # type: ignore[arg-type]  # the point of the test
+    assert "got " + ("int" if isinstance(source, Unreadable) else type(source).__name__) in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("unit", [b"[]", b"{}", b'{"a":1}', b"[[],[]]", b"[      ]"])
+def test_a_file_of_needless_structure_is_refused_unread_in_bounded_memory(unit: bytes) -> None:
+    # Read, 4 MB of empty arrays take about 90 MB; 64 MiB of them took 1.7 GB.
+    items = b",".join([unit] * (4_000_000 // (len(unit) + 1)))
+    raw = b'{"format": "mak-exchange", "schema_version": 1, "x": [' + items + b"]}"
+    tracemalloc.start()
+    try:
+        error = refused(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.path == "$"
+    assert "refused unread" in error.reason
+    assert peak < len(raw) // 10  # nothing was parsed
+
+
+def test_a_large_document_mak_writes_is_not_taken_for_needless_structure() -> None:
+    inventory = InMemoryInventory()
+    for n in range(1, 1500):
+        computer = f"computer-{n:04d}"
+        inventory.add_computer(make_computer(n))
+        inventory.add_product(
+            make_product(
+                n,
+                computer_id=computer,
+                license_state=grace(),
+                installation_id=make_installation_id(n),
+                extended_pid=PID,
+                confirmation_id=make_confirmation_id(n),
+            )
+        )
+        inventory.add_confirmation(make_confirmation(n, computer_id=computer))
+    document = export(inventory, profile=Profile.FULL, clock=Clock())
+    compact = json.dumps(json.loads(dumps(document)), separators=(",", ":"))
+    assert len(compact) > 1024 * 1024  # over the size below which nothing is counted
+    assert loads(compact) == document
 
 
 # --- migration ----------------------------------------------------------------------------

@@ -476,24 +476,72 @@ def migrate(data: object) -> dict[str, Any]:
     return document
 
 
-def loads(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocument:
+def loads(
+    text: str | bytes | bytearray | memoryview,
+    *,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+) -> ExchangeDocument:
     """Return the exchange document in *text* (JSON, as :func:`dumps` writes it).
 
-    Reading is strict; see :func:`load`.
+    *text* is a ``str`` or bytes-like (UTF-8); anything else raises
+    :class:`~mak.errors.InvalidFormat` naming its type. Reading is strict; see :func:`load`.
 
     >>> loads('{"format": "mak-exchange", "schema_version": 1, "profile": "no-keys"}')
     Traceback (most recent call last):
     mak.errors.InvalidDocument: Invalid exchange document: '$' (required fields missing: created_at, producer, origin, computers, products, activations, keys)
+    >>> loads(None)
+    Traceback (most recent call last):
+    mak.errors.InvalidFormat: Invalid exchange document: '<NoneType>' (expected str or bytes, got NoneType)
     """
-    raw = text.encode("utf-8") if isinstance(text, str) else text
+    raw = _raw(text)
     if len(raw) > max_bytes:
         raise InvalidDocument("$", f"the document is larger than {max_bytes} bytes")
+    _check_structure(raw)
     data = migrate(_parse(raw))
     document, failure = _structure(data)
     if document is None:
         raise cast("InvalidDocument", failure)
     _check(document)
     return document
+
+
+def _raw(text: object) -> bytes:
+    """The bytes of *text*: a ``str`` encoded as UTF-8, or any bytes-like object."""
+    if isinstance(text, str):
+        return text.encode("utf-8", "surrogatepass")  # a lone surrogate fails as "not UTF-8"
+    if isinstance(text, bytes):
+        return text
+    if isinstance(text, bytearray):
+        return bytes(text)
+    if isinstance(text, memoryview):
+        return text.tobytes()
+    raise InvalidFormat.wrong_type("exchange document", text, "str or bytes")
+
+
+# What parsing costs in memory, roughly, in bytes, for each symbol that makes the parser
+# build something: an object (a dict), an array, and each further member or field. By this
+# measure a document mak writes costs 1 to 1.5 bytes per byte of JSON (2 written compact);
+# a file of empty arrays (``[],[],...``) costs 27, and would take 1.7 GB to read at 64 MiB.
+_STRUCTURE_COSTS: Final = ((b"{", 200), (b"[", 64), (b",", 16), (b":", 16))
+_STRUCTURE_LIMIT: Final = 8  # the cost allowed per byte: four times what compact JSON needs
+_STRUCTURE_FREE: Final = 1024 * 1024  # below this size no file can cost much
+
+
+def _check_structure(raw: bytes) -> None:
+    """Refuse, before parsing, a document with far more JSON structure than its size needs.
+
+    The symbols are counted in the raw bytes, strings included, which can only
+    overestimate; a document written by mak stays far below the limit.
+    """
+    if len(raw) <= _STRUCTURE_FREE:
+        return
+    cost = sum(raw.count(symbol) * each for symbol, each in _STRUCTURE_COSTS)
+    if cost > _STRUCTURE_LIMIT * len(raw):
+        reason = (
+            f"its JSON structure would take about {cost // len(raw)} times its size in memory "
+            "(an exchange document's, about 2); refused unread"
+        )
+        raise InvalidDocument("$", reason)
 
 
 def _structure(data: dict[str, Any]) -> tuple[ExchangeDocument | None, InvalidDocument | None]:
@@ -510,15 +558,18 @@ def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocu
     """Return the exchange document read from *source*: a path, or a binary or text file.
 
     Reading is strict. A file larger than *max_bytes* is refused before it is read
-    (its size is checked first), and so is anything that is not UTF-8 JSON, that names
-    a field twice, that nests deeper than JSON readers allow, or that is not an
-    exchange document of a ``schema_version`` this mak reads (older ones are upgraded
-    by :func:`migrate`). Every field is checked: a missing or unknown field, a value of
-    the wrong type, a malformed installation ID, confirmation ID or product key, an id
-    given twice, or an entry referring to something the document lacks, raises
+    (its size is checked first), and so is one with far more JSON structure than its
+    size needs (counted before parsing, so that a hostile file cannot exhaust memory),
+    anything that is not UTF-8 JSON, that names a field twice, that nests deeper than
+    JSON readers allow, or that is not an exchange document of a ``schema_version``
+    this mak reads (older ones are upgraded by :func:`migrate`). Every field is
+    checked: a missing or unknown field, a value of the wrong type, a malformed
+    installation ID, confirmation ID or product key, an id given twice, or an entry
+    referring to something the document lacks, raises
     :class:`~mak.errors.InvalidDocument` whose ``path`` is the JSON path of the first
     problem (``$.activations[3].installation_id``); keys are masked in every message.
-    A file that cannot be opened raises :class:`OSError`.
+    A file that cannot be opened raises :class:`OSError`; a *source* that is neither a
+    path nor a file raises :class:`~mak.errors.InvalidFormat` naming its type.
 
     >>> import io
     >>> load(io.BytesIO(b'{"format": "mak-exchange", "schema_version": 1, "profile": "no-keys"'))
@@ -531,11 +582,13 @@ def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocu
         if size > max_bytes:
             raise InvalidDocument("$", f"the file is {size} bytes; at most {max_bytes} are read")
         with path.open("rb") as stream:
-            raw = stream.read(max_bytes + 1)
+            raw: object = stream.read(max_bytes + 1)
     else:
-        chunk: str | bytes = source.read(max_bytes + 1)
-        raw = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
-    return loads(raw, max_bytes=max_bytes)
+        read = getattr(source, "read", None)
+        if not callable(read):
+            raise InvalidFormat.wrong_type("exchange document source", source, "a path or a file")
+        raw = read(max_bytes + 1)
+    return loads(_raw(raw), max_bytes=max_bytes)
 
 
 def dumps(document: ExchangeDocument) -> str:
