@@ -53,6 +53,7 @@ from mak.exchange import (
     load,
     loads,
 )
+from mak.ids import is_valid_confirmation_id
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseState, LicenseStatus
 from mak.manager import VolumeActivationManager
 from mak.model import ByWorkgroup, CilEntry, Product
@@ -561,6 +562,58 @@ def test_a_large_document_mak_writes_is_not_taken_for_needless_structure() -> No
     compact = json.dumps(json.loads(dumps(document)), separators=(",", ":"))
     assert len(compact) > 1024 * 1024  # over the size below which nothing is counted
     assert loads(compact) == document
+
+
+def acquired_data(inventory: Inventory) -> dict[str, Any]:
+    document = export(fill(inventory), profile=Profile.PROXY_ONLY, clock=Clock())
+    data: dict[str, Any] = json.loads(dumps(acquire(document, Answering(), clock=Clock())[0]))
+    return data
+
+
+def test_a_mistyped_cid_is_refused_naming_its_path_and_group(inventory: Inventory) -> None:
+    good = acquired_data(inventory)
+    data = json.loads(json.dumps(good))
+    cid = data["activations"][1]["confirmation_id"]
+    data["activations"][1]["confirmation_id"] = cid[:8] + str((int(cid[8]) + 1) % 10) + cid[9:]
+    before = everything(inventory)
+    error = refused(json.dumps(data))
+    assert error.path == "$.activations[1].confirmation_id"
+    assert "check digit of group B is wrong" in error.reason
+    assert "check_digits=False" in error.reason
+    assert everything(inventory) == before
+    # The typo never reached the CIL, so the right file still brings every CID in.
+    assert import_(inventory, loads(json.dumps(good))).added == 2
+
+
+def test_check_digits_false_reads_cids_from_a_source_that_skips_the_rule(
+    inventory: Inventory,
+) -> None:
+    data = acquired_data(inventory)
+    data["activations"][1]["confirmation_id"] = "-".join(["123451"] * 8)  # every group fails
+    text = json.dumps(data)
+    assert refused(text).path == "$.activations[1].confirmation_id"
+    document = loads(text, check_digits=False)
+    assert (
+        str(document.activations[1].confirmation_id) == data["activations"][1]["confirmation_id"]
+    )
+    assert load(io.StringIO(text), check_digits=False) == document
+    assert loads(dumps(document), check_digits=False) == document
+
+
+def test_the_check_digits_catch_a_typo_unless_a_digit_is_off_by_seven() -> None:
+    # What docs/air-gapped.md promises of a hand-edited CID.
+    cid = str(make_confirmation_id(3))
+    for position, right in enumerate(cid):
+        if right == "-":
+            continue
+        is_check_digit = position % 7 == 5  # the last of each group of six
+        for typed in set("0123456789") - {right}:
+            caught = not is_valid_confirmation_id(cid[:position] + typed + cid[position + 1 :])
+            assert caught == (is_check_digit or abs(int(typed) - int(right)) != 7)
+        after = cid[position + 1 : position + 2]
+        if after.isdigit() and after != right:  # two neighbours swapped
+            swapped = cid[:position] + after + right + cid[position + 2 :]
+            assert is_valid_confirmation_id(swapped) == (abs(int(after) - int(right)) == 7)
 
 
 # --- migration ----------------------------------------------------------------------------

@@ -64,6 +64,7 @@ from mak.catalog import ProductFamily
 from mak.codes import ActivationCode, lookup
 from mak.errors import (
     ImportConflict,
+    InvalidChecksum,
     InvalidComponent,
     InvalidDocument,
     InvalidFormat,
@@ -480,6 +481,7 @@ def loads(
     text: str | bytes | bytearray | memoryview,
     *,
     max_bytes: int = MAX_DOCUMENT_BYTES,
+    check_digits: bool = True,
 ) -> ExchangeDocument:
     """Return the exchange document in *text* (JSON, as :func:`dumps` writes it).
 
@@ -498,7 +500,7 @@ def loads(
         raise InvalidDocument("$", f"the document is larger than {max_bytes} bytes")
     _check_structure(raw)
     data = migrate(_parse(raw))
-    document, failure = _structure(data)
+    document, failure = _structure(data, check_digits=check_digits)
     if document is None:
         raise cast("InvalidDocument", failure)
     _check(document)
@@ -544,17 +546,21 @@ def _check_structure(raw: bytes) -> None:
         raise InvalidDocument("$", reason)
 
 
-def _structure(data: dict[str, Any]) -> tuple[ExchangeDocument | None, InvalidDocument | None]:
+def _structure(
+    data: dict[str, Any], *, check_digits: bool
+) -> tuple[ExchangeDocument | None, InvalidDocument | None]:
     """The document *data* holds, or the failure to raise (outside any except block)."""
     try:
-        return _converter().structure(data, ExchangeDocument), None
+        return _converter(check_digits=check_digits).structure(data, ExchangeDocument), None
     except InvalidFormat as error:  # the converter's: its text is the JSON path
         failure = InvalidDocument(error.text, error.reason)
         failure.details = error.details
         return None, failure
 
 
-def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocument:
+def load(
+    source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES, check_digits: bool = True
+) -> ExchangeDocument:
     """Return the exchange document read from *source*: a path, or a binary or text file.
 
     Reading is strict. A file larger than *max_bytes* is refused before it is read
@@ -570,6 +576,13 @@ def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocu
     problem (``$.activations[3].installation_id``); keys are masked in every message.
     A file that cannot be opened raises :class:`OSError`; a *source* that is neither a
     path nor a file raises :class:`~mak.errors.InvalidFormat` naming its type.
+
+    The check digits of every installation ID are checked, and so are those of every
+    confirmation ID unless *check_digits* is false: a CID mistyped by hand would
+    otherwise be kept for good (the inventory never replaces a confirmation ID).
+    Microsoft's 48-digit CIDs are believed to follow the same per-group rule as
+    installation IDs, but no public source confirms it; turn the check off only for a
+    file whose CIDs come from a source known not to follow it.
 
     >>> import io
     >>> load(io.BytesIO(b'{"format": "mak-exchange", "schema_version": 1, "profile": "no-keys"'))
@@ -588,7 +601,7 @@ def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocu
         if not callable(read):
             raise InvalidFormat.wrong_type("exchange document source", source, "a path or a file")
         raw = read(max_bytes + 1)
-    return loads(_raw(raw), max_bytes=max_bytes)
+    return loads(_raw(raw), max_bytes=max_bytes, check_digits=check_digits)
 
 
 def dumps(document: ExchangeDocument) -> str:
@@ -600,7 +613,7 @@ def dumps(document: ExchangeDocument) -> str:
     if not isinstance(document, ExchangeDocument):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("exchange document", document, "an ExchangeDocument")
     _check(document)
-    data = _converter().unstructure(document)
+    data = _converter(check_digits=False).unstructure(document)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -690,13 +703,18 @@ def _json_type(value: object) -> str:
 
 
 @functools.cache
-def _converter() -> cattrs.Converter:
+def _converter(*, check_digits: bool) -> cattrs.Converter:
     """The converter of exchange documents: mak's, stricter about the shape of the JSON.
 
     Every field of every object is required (mak writes them all, defaults included),
-    and an array or an object is never read from anything else.
+    and an array or an object is never read from anything else. *check_digits* says
+    whether confirmation IDs must pass the group check-digit rule.
     """
     converter = make_converter()
+    # Leaf hooks first: the hooks of the classes below are built from them.
+    converter.register_structure_hook(
+        ConfirmationId, functools.partial(_checked_confirmation_id, check_digits=check_digits)
+    )
     # Hooks are built from the hooks of their fields at registration: inner ones first.
     for cls in (
         LicenseState,
@@ -713,6 +731,19 @@ def _converter() -> cattrs.Converter:
         converter.register_structure_hook_func(functools.partial(_is, array), hook)
     _require_object(converter, ExchangeDocument)
     return converter
+
+
+def _checked_confirmation_id(value: object, _: object, *, check_digits: bool) -> ConfirmationId:
+    try:
+        return ConfirmationId.parse(value, check_digits=check_digits)
+    except InvalidChecksum as error:
+        failure = InvalidChecksum(
+            error.kind,
+            error.text,
+            f"{error.reason}: mistyped? check_digits=False reads CIDs that skip the rule",
+            group=error.group,
+        )
+    raise failure
 
 
 def _require_object(converter: cattrs.Converter, cls: type[Any]) -> None:
