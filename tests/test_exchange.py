@@ -216,9 +216,12 @@ def everything(inventory: Inventory) -> dict[str, Any]:
 class Answering:
     """A clearinghouse that answers every request with a CID of its own, and records calls."""
 
-    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, refuse: frozenset[str] = frozenset(), code: int = MAK_LIMIT_EXCEEDED
+    ) -> None:
         self.calls: list[int] = []
         self.refuse = refuse
+        self.code = code
 
     def acquire_confirmation_ids(self, requests: Sequence[CidRequest], /) -> list[CidResult]:
         self.calls.append(len(requests))
@@ -227,7 +230,7 @@ class Answering:
     def _answer(self, request: CidRequest) -> CidResult:
         iid = request.installation_id
         if iid.digits in self.refuse:
-            return CidResult(installation_id=iid, code=lookup(MAK_LIMIT_EXCEEDED))
+            return CidResult(installation_id=iid, code=lookup(self.code))
         return CidResult(installation_id=iid, confirmation_id=cid_for(iid.digits))
 
     def remaining_activations(self, key: ProductKey, /) -> int:
@@ -616,6 +619,25 @@ def test_the_check_digits_catch_a_typo_unless_a_digit_is_off_by_seven() -> None:
             assert is_valid_confirmation_id(swapped) == (abs(int(after) - int(right)) == 7)
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("partial_key", "BBBBB", "carries no partial keys"),
+        ("product_id", "product-0002", "opaque references"),
+        ("product_id", "p-" + "0" * 31, "opaque references"),
+    ],
+)
+def test_a_proxy_only_file_carrying_what_its_profile_leaves_out_is_refused(
+    inventory: Inventory, field: str, value: str, reason: str
+) -> None:
+    data = acquired_data(inventory)
+    data["activations"][1][field] = value
+    error = refused(json.dumps(data))
+    assert (error.path, reason in error.reason) == (f"$.activations[1].{field}", True)
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) != []
+
+
 # --- migration ----------------------------------------------------------------------------
 
 
@@ -758,6 +780,20 @@ def test_exported_files_satisfy_the_schema(inventory: Inventory, profile: Profil
     assert schema_errors(json.loads(dumps(document)), schema, schema) == []
 
 
+@pytest.mark.parametrize("code", [MAK_LIMIT_EXCEEDED, 0x7F], ids=["HRESULT", "batch service"])
+def test_files_with_the_codes_of_refusals_satisfy_the_schema(
+    inventory: Inventory, code: int
+) -> None:
+    document = export(fill(inventory), profile=Profile.PROXY_ONLY, clock=Clock())
+    refusing = Answering(refuse=frozenset({make_installation_id(2).digits}), code=code)
+    document, _ = acquire(document, refusing, clock=Clock())
+    data = json.loads(dumps(document))
+    assert data["activations"][0]["code"] == lookup(code).hex
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) == []
+    assert loads(json.dumps(data)) == document
+
+
 def test_simulated_lab_files_satisfy_the_schema() -> None:
     lab = AirGappedLab(InMemoryInventory())
     schema = exchange.json_schema()
@@ -787,6 +823,76 @@ def test_the_schema_refuses_what_load_refuses(
     assert any(complaint in error for error in schema_errors(data, schema, schema))
     with pytest.raises(InvalidDocument):
         loads(json.dumps(data))
+
+
+UNWRITTEN: dict[str, tuple[str, Callable[[Any], object]]] = {
+    # name: (path, the value mak writes -> another form of it)
+    "IID without hyphens": ("$.activations[0].installation_id", lambda v: v.replace("-", "")),
+    "IID with spaces": ("$.activations[0].installation_id", lambda v: v.replace("-", " ")),
+    "CID without hyphens": ("$.activations[1].confirmation_id", lambda v: v.replace("-", "")),
+    "key in lower case": ("$.keys[0].key", str.lower),
+    "key without hyphens": ("$.keys[0].key", lambda v: v.replace("-", "")),
+    "partial key in lower case": ("$.products[1].license_state.partial_key", str.lower),
+    "code as a number": ("$.activations[0].code", lambda _: 0xC004C020),
+    "code in lower case": ("$.activations[0].code", lambda _: "0xc004c020"),
+    "code without 0x": ("$.activations[0].code", lambda _: "C004C020"),
+    "time in Z": ("$.created_at", lambda v: v.replace("+00:00", "Z")),
+    "time with a space": ("$.created_at", lambda v: v.replace("T", " ")),
+    "time in another offset": ("$.created_at", lambda _: "2026-01-05T11:00:00+02:00"),
+    "time in basic format": ("$.created_at", lambda _: "20260105T090000+0000"),
+    "time of milliseconds": ("$.created_at", lambda v: v.replace("+", ".123+")),
+    "time without an offset": ("$.products[1].license_state.grace_ends_at", lambda v: v[:19]),
+    "UUID in braces": ("$.origin", lambda v: "{" + v + "}"),
+    "UUID as a URN": ("$.origin", lambda v: "urn:uuid:" + v),
+    "UUID in upper case": ("$.origin", str.upper),
+    "UUID without hyphens": ("$.origin", lambda v: v.replace("-", "")),
+}  # fmt: skip
+
+
+def get_path(data: Any, path: str) -> Any:
+    for name, index in re.findall(r"\.(\w+)|\[(\d+)\]", path[1:]):
+        data = data[name] if name else data[int(index)]
+    return data
+
+
+@pytest.mark.parametrize(("where", "change"), UNWRITTEN.values(), ids=UNWRITTEN.keys())
+def test_a_value_not_in_the_form_mak_writes_is_refused_by_load_and_the_schema(
+    inventory: Inventory, where: str, change: Callable[[Any], object]
+) -> None:
+    data = full_data(inventory)
+    data["activations"][0]["code"] = "0xC004C020"
+    data["activations"][0]["partial_key"] = data["activations"][0]["partial_key"] or "789BC"
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) == []
+    assert loads(json.dumps(data))
+    set_path(data, where, change(get_path(data, where)))
+    error = refused(json.dumps(data))
+    assert where.startswith(error.path)  # the field, or the record whose rule it breaks
+    assert error.path.startswith("$.")
+    assert schema_errors(data, schema, schema) != []
+
+
+ACCEPTED: dict[str, tuple[str, object]] = {
+    "batch-service code": ("$.activations[0].code", "0x7F"),
+    "HRESULT code": ("$.activations[0].code", "0xC004F04D"),
+    "time with microseconds": ("$.created_at", "2026-01-05T09:00:00.123456+00:00"),
+    "54-digit IID": ("$.activations[0].installation_id", "-".join(["123450"] * 9)),
+    "42-digit CID": ("$.activations[1].confirmation_id", "-".join(["123450"] * 7)),
+    "IPv6 address": ("$.computers[1].address", "2001:db8::7"),
+    "extended PID with spaces": ("$.activations[0].extended_pid", "03612 03311 000 000001"),
+    "name with a tab": ("$.computers[0].name", "LAB\tPC"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("where", "value"), ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_an_edge_form_load_accepts_is_one_the_schema_accepts(
+    inventory: Inventory, where: str, value: object
+) -> None:
+    data = full_data(inventory)
+    set_path(data, where, value)
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) == []
+    assert json.loads(dumps(loads(json.dumps(data)))) == data  # and mak writes it back as is
 
 
 def test_the_schema_refuses_unknown_fields(inventory: Inventory) -> None:

@@ -49,6 +49,7 @@ import hmac
 import io
 import json
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -61,7 +62,7 @@ import attrs
 import mak
 from mak import _validate
 from mak.catalog import ProductFamily
-from mak.codes import ActivationCode, lookup
+from mak.codes import ActivationCode, all_codes, lookup
 from mak.errors import (
     ImportConflict,
     InvalidChecksum,
@@ -70,6 +71,7 @@ from mak.errors import (
     InvalidFormat,
     NotFound,
     TransportError,
+    ValidationError,
 )
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ALPHABET, ProductKey
@@ -123,6 +125,7 @@ MAX_DOCUMENT_BYTES: Final = 64 * 1024 * 1024
 
 _GENERAL_SERVICE_ERROR: Final = 0xC004B100
 _REFERENCE_BYTES: Final = 16
+_REFERENCE_PATTERN: Final = re.compile(f"^p-[0-9a-f]{{{2 * _REFERENCE_BYTES}}}$")
 _SHOWN: Final = 5  # problems quoted in one message; the rest are counted
 
 Source: TypeAlias = "str | os.PathLike[str] | IO[bytes] | IO[str]"
@@ -570,12 +573,14 @@ def load(
     JSON readers allow, or that is not an exchange document of a ``schema_version``
     this mak reads (older ones are upgraded by :func:`migrate`). Every field is
     checked: a missing or unknown field, a value of the wrong type, a malformed
-    installation ID, confirmation ID or product key, an id given twice, or an entry
-    referring to something the document lacks, raises
-    :class:`~mak.errors.InvalidDocument` whose ``path`` is the JSON path of the first
-    problem (``$.activations[3].installation_id``); keys are masked in every message.
-    A file that cannot be opened raises :class:`OSError`; a *source* that is neither a
-    path nor a file raises :class:`~mak.errors.InvalidFormat` naming its type.
+    installation ID, confirmation ID or product key, a value not written in the one
+    form mak writes (and :func:`json_schema` publishes), an id given twice, an entry
+    referring to something the document lacks, or a field the document's profile
+    leaves out, raises :class:`~mak.errors.InvalidDocument` whose ``path`` is the JSON
+    path of the first problem (``$.activations[3].installation_id``); keys are masked
+    in every message. A file that cannot be opened raises :class:`OSError`; a *source*
+    that is neither a path nor a file raises :class:`~mak.errors.InvalidFormat` naming
+    its type.
 
     The check digits of every installation ID are checked, and so are those of every
     confirmation ID unless *check_digits* is false: a CID mistyped by hand would
@@ -707,14 +712,21 @@ def _converter(*, check_digits: bool) -> cattrs.Converter:
     """The converter of exchange documents: mak's, stricter about the shape of the JSON.
 
     Every field of every object is required (mak writes them all, defaults included),
-    and an array or an object is never read from anything else. *check_digits* says
-    whether confirmation IDs must pass the group check-digit rule.
+    an array or an object is never read from anything else, and each value is read in
+    the one form mak writes and :func:`json_schema` publishes, so that a file ``load``
+    accepts is a file the schema accepts. *check_digits* says whether confirmation IDs
+    must pass the group check-digit rule.
     """
     converter = make_converter()
     # Leaf hooks first: the hooks of the classes below are built from them.
+    converter.register_structure_hook(InstallationId, _written_installation_id)
     converter.register_structure_hook(
-        ConfirmationId, functools.partial(_checked_confirmation_id, check_digits=check_digits)
+        ConfirmationId, functools.partial(_written_confirmation_id, check_digits=check_digits)
     )
+    converter.register_structure_hook(ProductKey, _written_key)
+    converter.register_structure_hook(ActivationCode, _written_code)
+    converter.register_structure_hook(dt.datetime, _written_time)
+    converter.register_structure_hook(uuid.UUID, _written_uuid)
     # Hooks are built from the hooks of their fields at registration: inner ones first.
     for cls in (
         LicenseState,
@@ -733,9 +745,25 @@ def _converter(*, check_digits: bool) -> cattrs.Converter:
     return converter
 
 
-def _checked_confirmation_id(value: object, _: object, *, check_digits: bool) -> ConfirmationId:
+_NOT_WRITTEN: Final = "not in the form mak writes"
+_TIME_WRITTEN: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00"
+)
+_TIME_EXAMPLE: Final = "2026-01-05T09:00:00+00:00"
+
+
+def _written_installation_id(value: object, _: object) -> InstallationId:
+    iid = InstallationId.parse(value)
+    if str(iid) != value:
+        reason = f"{_NOT_WRITTEN}: groups of {iid.layout.group_size} digits joined by hyphens"
+        raise InvalidFormat("installation ID", str(iid), reason)
+    return iid
+
+
+def _written_confirmation_id(value: object, _: object, *, check_digits: bool) -> ConfirmationId:
+    failure: ValidationError
     try:
-        return ConfirmationId.parse(value, check_digits=check_digits)
+        cid = ConfirmationId.parse(value, check_digits=check_digits)
     except InvalidChecksum as error:
         failure = InvalidChecksum(
             error.kind,
@@ -743,7 +771,63 @@ def _checked_confirmation_id(value: object, _: object, *, check_digits: bool) ->
             f"{error.reason}: mistyped? check_digits=False reads CIDs that skip the rule",
             group=error.group,
         )
+    else:
+        if str(cid) == value:
+            return cid
+        reason = f"{_NOT_WRITTEN}: groups of 6 digits joined by hyphens"
+        failure = InvalidFormat("confirmation ID", str(cid), reason)
     raise failure
+
+
+def _written_key(value: object, _: object) -> ProductKey:
+    key = ProductKey.parse(value)
+    if key.reveal() != value:
+        reason = f"{_NOT_WRITTEN}: upper case, five groups of five joined by hyphens"
+        raise InvalidFormat("product key", str(key), reason)  # str() masks it
+    return key
+
+
+def _written_code(value: object, _: object) -> ActivationCode:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a hex string such as '0xC004C020', got {type(value).__name__}")
+    code = lookup(value)
+    if code.hex != value:
+        raise InvalidFormat("activation code", value, f"{_NOT_WRITTEN}: {code.hex!r}")
+    return code
+
+
+def _written_time(value: object, _: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    if _TIME_WRITTEN.fullmatch(value):
+        with contextlib.suppress(ValueError):  # a month 13, say: refused below
+            return dt.datetime.fromisoformat(value)
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None  # raised below, so that the input does not ride along as context
+    if parsed is None:
+        reason = f"not a date and time such as {_TIME_EXAMPLE!r}"
+    elif parsed.tzinfo is None:
+        reason = f"has no UTC offset; mak writes UTC times such as {_TIME_EXAMPLE!r}"
+    else:
+        written = parsed.astimezone(dt.timezone.utc).isoformat()
+        reason = f"{_NOT_WRITTEN}: {written!r} (UTC, 'T', '+00:00')"
+    raise InvalidFormat("datetime", value, reason)
+
+
+def _written_uuid(value: object, _: object) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a UUID string, got {type(value).__name__}")
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        parsed = None  # raised below, unchained
+    if parsed is None:
+        raise InvalidFormat("UUID", value, "not a UUID")
+    if str(parsed) != value:
+        raise InvalidFormat("UUID", value, f"{_NOT_WRITTEN}: {str(parsed)!r}")
+    return parsed
 
 
 def _require_object(converter: cattrs.Converter, cls: type[Any]) -> None:
@@ -797,17 +881,27 @@ def _check(document: ExchangeDocument) -> None:
 
 
 def _profile_problems(document: ExchangeDocument) -> list[tuple[str, str]]:
+    """What *document* carries that its profile leaves out."""
     banned: tuple[str, ...] = ()
     if document.profile is Profile.PROXY_ONLY:
         banned = ("computers", "products", "keys")
     elif document.profile is Profile.NO_KEYS:
         banned = ("keys",)
     profile = document.profile.value
-    return [
+    problems = [
         (f"$.{name}", f"a {profile} document carries no {name}")
         for name in banned
         if getattr(document, name)
     ]
+    if document.profile is Profile.PROXY_ONLY:
+        for index, entry in enumerate(document.activations):
+            if not _REFERENCE_PATTERN.match(entry.product_id):
+                reason = f"a {profile} document names products by opaque references (p-) only"
+                problems.append((f"$.activations[{index}].product_id", reason))
+            if entry.partial_key is not None:
+                reason = f"a {profile} document carries no partial keys"
+                problems.append((f"$.activations[{index}].partial_key", reason))
+    return problems
 
 
 def _duplicates(document: ExchangeDocument) -> list[tuple[str, str]]:
@@ -1398,9 +1492,13 @@ def _with_cid(product: Product) -> Product:
 
 # --- the JSON Schema ------------------------------------------------------------------------
 
-_LINE: Final = "^[^\\n\\r\\u000b\\u000c\\u001c-\\u001e\\u0085\\u2028\\u2029]*$"
+_LINE: Final = "^(?=.*\\S)[^\\n\\r\\u000b\\u000c\\u001c-\\u001e\\u0085\\u2028\\u2029]*$"
 _KEY_SYMBOLS: Final = "[BCDFGHJKMNPQRTVWXY2346789]"
-_TIME: Final = {"type": "string", "format": "date-time"}
+_TIME: Final = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": f"^{_TIME_WRITTEN.pattern}$",
+}
 
 
 def _text() -> dict[str, Any]:
@@ -1440,7 +1538,7 @@ def _definitions() -> dict[str, Any]:
             "type": "string",
             "pattern": f"^{_KEY_SYMBOLS}{{5}}(-{_KEY_SYMBOLS}{{5}}){{4}}$",
         },
-        "code": {"type": "string", "pattern": "^0x[0-9A-F]{8}$"},
+        "code": {"type": "string", "pattern": _code_pattern()},
         "time": _TIME,
         "channel": {"enum": [channel.value for channel in KeyChannel]},
         "license_state": _license_state(),
@@ -1448,7 +1546,7 @@ def _definitions() -> dict[str, Any]:
             {
                 "id": _ref("text"),
                 "name": _ref("text"),
-                "address": _nullable({"type": "string"}),
+                "address": _nullable({"type": "string", "pattern": "^[0-9A-Fa-f:.]+(%[^%]+)?$"}),
                 "domain": _nullable(_text()),
                 "workgroup": _nullable(_text()),
                 "os_edition": _nullable(_text()),
@@ -1470,7 +1568,12 @@ def _definitions() -> dict[str, Any]:
                 "activation_id": _ref("activation_id"),
                 "installation_id": _ref("installation_id"),
                 "extended_pid": _nullable(
-                    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]*$"}
+                    {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 128,
+                        "pattern": "^(?=.*[!-~])[ -~]*$",
+                    }
                 ),
                 "partial_key": _nullable(_ref("partial_key")),
                 "confirmation_id": _nullable(_ref("confirmation_id")),
@@ -1489,6 +1592,12 @@ def _definitions() -> dict[str, Any]:
             }
         ),
     }
+
+
+def _code_pattern() -> str:
+    """Codes as ActivationCode.hex writes them: eight hex digits, or a batch-service number."""
+    short = sorted({code.hex[2:] for code in all_codes() if len(code.hex) != len("0x") + 8})
+    return f"^0x([0-9A-F]{{8}}|{'|'.join(short)})$"
 
 
 def _license_state() -> dict[str, Any]:
@@ -1511,11 +1620,12 @@ def _license_state() -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of the exchange document this mak writes.
 
-    The schema describes the shape of each field, the fields each profile leaves empty,
-    and the forms mak writes (installation IDs as hyphenated groups, keys upper-case).
-    :func:`load` checks more than a schema can say: check digits, ids given once, every
-    reference resolved. The same schema is published in the documentation as
-    ``exchange.schema.json``.
+    The schema describes the shape of each field, what each profile leaves out, and the
+    one form mak writes of each value (installation IDs as hyphenated groups, keys
+    upper-case, times in UTC with ``+00:00``). :func:`load` reads no other form, so a
+    document it accepts satisfies the schema; it checks more than a schema can say:
+    check digits, ids given once, every reference resolved. The same schema is
+    published in the documentation as ``exchange.schema.json``.
 
     >>> schema = json_schema()
     >>> schema["properties"]["format"], sorted(schema["$defs"])[:3]
@@ -1550,7 +1660,21 @@ def json_schema() -> dict[str, Any]:
         "allOf": [
             {
                 "if": {"properties": {"profile": {"const": Profile.PROXY_ONLY.value}}},
-                "then": {"properties": {"computers": empty, "products": empty, "keys": empty}},
+                "then": {
+                    "properties": {
+                        "computers": empty,
+                        "products": empty,
+                        "keys": empty,
+                        "activations": {
+                            "items": {
+                                "properties": {
+                                    "product_id": {"pattern": _REFERENCE_PATTERN.pattern},
+                                    "partial_key": {"type": "null"},
+                                }
+                            }
+                        },
+                    }
+                },
             },
             {
                 "if": {"properties": {"profile": {"const": Profile.NO_KEYS.value}}},
