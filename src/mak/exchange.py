@@ -14,7 +14,8 @@ only when asked for, product keys. What it holds depends on its :class:`Profile`
 - ``Profile.NO_KEYS`` (the default): everything but the product keys;
 - ``Profile.PROXY_ONLY``: what the clearinghouse needs and nothing that identifies a
   computer: activation IDs, installation IDs and extended PIDs, each under an opaque
-  reference. No names, addresses, domains, workgroups, editions or keys.
+  reference. No names, addresses, domains, workgroups, ids or keys, not even partial
+  ones (the activation IDs do show which editions the lab runs).
 
 The round trip: :func:`export` in the lab, :func:`dump` to removable media, :func:`load`
 and :func:`acquire` on the connected host (no inventory needed there), :func:`dump`
