@@ -15,6 +15,7 @@ import os
 import re
 import stat
 import sys
+import tracemalloc
 import uuid
 from math import ceil
 from pathlib import Path
@@ -36,6 +37,7 @@ from mak.errors import (
     NotFound,
     StorageError,
     TransportError,
+    ValidationError,
 )
 from mak.exchange import (
     ActivationEntry,
@@ -51,9 +53,10 @@ from mak.exchange import (
     load,
     loads,
 )
+from mak.ids import is_valid_confirmation_id
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseState, LicenseStatus
 from mak.manager import VolumeActivationManager
-from mak.model import ByWorkgroup, CilEntry
+from mak.model import ByWorkgroup, CilEntry, Product
 from mak.ports import CidResult
 from mak.proxystage import ProxyStage
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
@@ -213,9 +216,12 @@ def everything(inventory: Inventory) -> dict[str, Any]:
 class Answering:
     """A clearinghouse that answers every request with a CID of its own, and records calls."""
 
-    def __init__(self, refuse: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, refuse: frozenset[str] = frozenset(), code: int = MAK_LIMIT_EXCEEDED
+    ) -> None:
         self.calls: list[int] = []
         self.refuse = refuse
+        self.code = code
 
     def acquire_confirmation_ids(self, requests: Sequence[CidRequest], /) -> list[CidResult]:
         self.calls.append(len(requests))
@@ -224,7 +230,7 @@ class Answering:
     def _answer(self, request: CidRequest) -> CidResult:
         iid = request.installation_id
         if iid.digits in self.refuse:
-            return CidResult(installation_id=iid, code=lookup(MAK_LIMIT_EXCEEDED))
+            return CidResult(installation_id=iid, code=lookup(self.code))
         return CidResult(installation_id=iid, confirmation_id=cid_for(iid.digits))
 
     def remaining_activations(self, key: ProductKey, /) -> int:
@@ -368,6 +374,10 @@ HOSTILE: dict[str, tuple[str, object, str, str]] = {
     "name not a string": ("$.computers[0].name", 42, "$.computers[0].name", "expected str, got int"),
     "status as a bool": ("$.products[0].license_state.status", True, "$.products[0].license_state.status", "expected int, got bool"),
     "naive time": ("$.created_at", "2026-01-05T09:00:00", "$.created_at", "no UTC offset"),
+    "time as a number": ("$.created_at", 1767603600, "$.created_at", "expected an ISO 8601 string, got int"),
+    "time of no date": ("$.created_at", "yesterday", "$.created_at", "not a date and time"),
+    "month 13": ("$.created_at", "2026-13-05T09:00:00+00:00", "$.created_at", "not a date and time"),
+    "origin as a number": ("$.origin", 7, "$.origin", "expected a UUID string, got int"),
     "array expected": ("$.products", {"id": "x"}, "$.products", "expected an array, got an object"),
     "object expected": ("$.computers[0]", "LAB-PC-0001", "$.computers[0]", "expected an object, got a string"),
     "deep in a field": ("$.computers[0]", [[[[[[]]]]]], "$.computers[0]", "expected an object, got an array"),
@@ -491,6 +501,145 @@ def test_a_truncated_file_on_disk_is_refused(inventory: Inventory, tmp_path: Pat
     path.write_text(text[: len(text) // 2])
     with pytest.raises(InvalidDocument, match="not JSON"):
         load(path)
+
+
+@pytest.mark.parametrize("text", [None, 5, 1.5, ["{}"], {"format": "mak-exchange"}, object()])
+def test_loads_refuses_what_is_not_text_naming_its_type(text: object) -> None:
+    with pytest.raises(InvalidFormat) as caught:
+        loads(text)  # type: ignore[arg-type]  # the point of the test
+    assert isinstance(caught.value, ValidationError)
+    assert f"got {type(text).__name__}" in str(caught.value)
+
+
+def test_loads_reads_any_bytes_like_text(inventory: Inventory) -> None:
+    text = dumps(export(fill(inventory), clock=Clock()))
+    raw = text.encode()
+    assert loads(raw) == loads(bytearray(raw)) == loads(memoryview(raw)) == loads(text)
+
+
+class Unreadable:
+    """A file whose read() gives what is neither text nor bytes."""
+
+    def read(self, _: int) -> object:
+        return 5
+
+
+@pytest.mark.parametrize("source", [None, 5, b"{}", Unreadable()])
+def test_load_refuses_what_is_neither_a_path_nor_a_file_naming_its_type(source: object) -> None:
+    with pytest.raises(InvalidFormat) as caught:
+        load(source)  # type: ignore[arg-type]  # the point of the test
+    assert "got " + ("int" if isinstance(source, Unreadable) else type(source).__name__) in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("unit", [b"[]", b"{}", b'{"a":1}', b"[[],[]]", b"[      ]"])
+def test_a_file_of_needless_structure_is_refused_unread_in_bounded_memory(unit: bytes) -> None:
+    # Read, 4 MB of empty arrays take about 90 MB; 64 MiB of them took 1.7 GB.
+    items = b",".join([unit] * (4_000_000 // (len(unit) + 1)))
+    raw = b'{"format": "mak-exchange", "schema_version": 1, "x": [' + items + b"]}"
+    tracemalloc.start()
+    try:
+        error = refused(raw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert error.path == "$"
+    assert "refused unread" in error.reason
+    assert peak < len(raw) // 10  # nothing was parsed
+
+
+def test_a_large_document_mak_writes_is_not_taken_for_needless_structure() -> None:
+    inventory = InMemoryInventory()
+    for n in range(1, 1500):
+        computer = f"computer-{n:04d}"
+        inventory.add_computer(make_computer(n))
+        inventory.add_product(
+            make_product(
+                n,
+                computer_id=computer,
+                license_state=grace(),
+                installation_id=make_installation_id(n),
+                extended_pid=PID,
+                confirmation_id=make_confirmation_id(n),
+            )
+        )
+        inventory.add_confirmation(make_confirmation(n, computer_id=computer))
+    document = export(inventory, profile=Profile.FULL, clock=Clock())
+    compact = json.dumps(json.loads(dumps(document)), separators=(",", ":"))
+    assert len(compact) > 1024 * 1024  # over the size below which nothing is counted
+    assert loads(compact) == document
+
+
+def acquired_data(inventory: Inventory) -> dict[str, Any]:
+    document = export(fill(inventory), profile=Profile.PROXY_ONLY, clock=Clock())
+    data: dict[str, Any] = json.loads(dumps(acquire(document, Answering(), clock=Clock())[0]))
+    return data
+
+
+def test_a_mistyped_cid_is_refused_naming_its_path_and_group(inventory: Inventory) -> None:
+    good = acquired_data(inventory)
+    data = json.loads(json.dumps(good))
+    cid = data["activations"][1]["confirmation_id"]
+    data["activations"][1]["confirmation_id"] = cid[:8] + str((int(cid[8]) + 1) % 10) + cid[9:]
+    before = everything(inventory)
+    error = refused(json.dumps(data))
+    assert error.path == "$.activations[1].confirmation_id"
+    assert "check digit of group B is wrong" in error.reason
+    assert "check_digits=False" in error.reason
+    assert everything(inventory) == before
+    # The typo never reached the CIL, so the right file still brings every CID in.
+    assert import_(inventory, loads(json.dumps(good))).added == 2
+
+
+def test_check_digits_false_reads_cids_from_a_source_that_skips_the_rule(
+    inventory: Inventory,
+) -> None:
+    data = acquired_data(inventory)
+    data["activations"][1]["confirmation_id"] = "-".join(["123451"] * 8)  # every group fails
+    text = json.dumps(data)
+    assert refused(text).path == "$.activations[1].confirmation_id"
+    document = loads(text, check_digits=False)
+    assert (
+        str(document.activations[1].confirmation_id) == data["activations"][1]["confirmation_id"]
+    )
+    assert load(io.StringIO(text), check_digits=False) == document
+    assert loads(dumps(document), check_digits=False) == document
+
+
+def test_the_check_digits_catch_a_typo_unless_a_digit_is_off_by_seven() -> None:
+    # What docs/air-gapped.md promises of a hand-edited CID.
+    cid = str(make_confirmation_id(3))
+    for position, right in enumerate(cid):
+        if right == "-":
+            continue
+        is_check_digit = position % 7 == 5  # the last of each group of six
+        for typed in set("0123456789") - {right}:
+            caught = not is_valid_confirmation_id(cid[:position] + typed + cid[position + 1 :])
+            assert caught == (is_check_digit or abs(int(typed) - int(right)) != 7)
+        after = cid[position + 1 : position + 2]
+        if after.isdigit() and after != right:  # two neighbours swapped
+            swapped = cid[:position] + after + right + cid[position + 2 :]
+            assert is_valid_confirmation_id(swapped) == (abs(int(after) - int(right)) == 7)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("partial_key", "BBBBB", "carries no partial keys"),
+        ("product_id", "product-0002", "opaque references"),
+        ("product_id", "p-" + "0" * 31, "opaque references"),
+    ],
+)
+def test_a_proxy_only_file_carrying_what_its_profile_leaves_out_is_refused(
+    inventory: Inventory, field: str, value: str, reason: str
+) -> None:
+    data = acquired_data(inventory)
+    data["activations"][1][field] = value
+    error = refused(json.dumps(data))
+    assert (error.path, reason in error.reason) == (f"$.activations[1].{field}", True)
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) != []
 
 
 # --- migration ----------------------------------------------------------------------------
@@ -635,6 +784,20 @@ def test_exported_files_satisfy_the_schema(inventory: Inventory, profile: Profil
     assert schema_errors(json.loads(dumps(document)), schema, schema) == []
 
 
+@pytest.mark.parametrize("code", [MAK_LIMIT_EXCEEDED, 0x7F], ids=["HRESULT", "batch service"])
+def test_files_with_the_codes_of_refusals_satisfy_the_schema(
+    inventory: Inventory, code: int
+) -> None:
+    document = export(fill(inventory), profile=Profile.PROXY_ONLY, clock=Clock())
+    refusing = Answering(refuse=frozenset({make_installation_id(2).digits}), code=code)
+    document, _ = acquire(document, refusing, clock=Clock())
+    data = json.loads(dumps(document))
+    assert data["activations"][0]["code"] == lookup(code).hex
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) == []
+    assert loads(json.dumps(data)) == document
+
+
 def test_simulated_lab_files_satisfy_the_schema() -> None:
     lab = AirGappedLab(InMemoryInventory())
     schema = exchange.json_schema()
@@ -664,6 +827,76 @@ def test_the_schema_refuses_what_load_refuses(
     assert any(complaint in error for error in schema_errors(data, schema, schema))
     with pytest.raises(InvalidDocument):
         loads(json.dumps(data))
+
+
+UNWRITTEN: dict[str, tuple[str, Callable[[Any], object]]] = {
+    # name: (path, the value mak writes -> another form of it)
+    "IID without hyphens": ("$.activations[0].installation_id", lambda v: v.replace("-", "")),
+    "IID with spaces": ("$.activations[0].installation_id", lambda v: v.replace("-", " ")),
+    "CID without hyphens": ("$.activations[1].confirmation_id", lambda v: v.replace("-", "")),
+    "key in lower case": ("$.keys[0].key", str.lower),
+    "key without hyphens": ("$.keys[0].key", lambda v: v.replace("-", "")),
+    "partial key in lower case": ("$.products[1].license_state.partial_key", str.lower),
+    "code as a number": ("$.activations[0].code", lambda _: 0xC004C020),
+    "code in lower case": ("$.activations[0].code", lambda _: "0xc004c020"),
+    "code without 0x": ("$.activations[0].code", lambda _: "C004C020"),
+    "time in Z": ("$.created_at", lambda v: v.replace("+00:00", "Z")),
+    "time with a space": ("$.created_at", lambda v: v.replace("T", " ")),
+    "time in another offset": ("$.created_at", lambda _: "2026-01-05T11:00:00+02:00"),
+    "time in basic format": ("$.created_at", lambda _: "20260105T090000+0000"),
+    "time of milliseconds": ("$.created_at", lambda v: v.replace("+", ".123+")),
+    "time without an offset": ("$.products[1].license_state.grace_ends_at", lambda v: v[:19]),
+    "UUID in braces": ("$.origin", lambda v: "{" + v + "}"),
+    "UUID as a URN": ("$.origin", lambda v: "urn:uuid:" + v),
+    "UUID in upper case": ("$.origin", str.upper),
+    "UUID without hyphens": ("$.origin", lambda v: v.replace("-", "")),
+}  # fmt: skip
+
+
+def get_path(data: Any, path: str) -> Any:
+    for name, index in re.findall(r"\.(\w+)|\[(\d+)\]", path[1:]):
+        data = data[name] if name else data[int(index)]
+    return data
+
+
+@pytest.mark.parametrize(("where", "change"), UNWRITTEN.values(), ids=UNWRITTEN.keys())
+def test_a_value_not_in_the_form_mak_writes_is_refused_by_load_and_the_schema(
+    inventory: Inventory, where: str, change: Callable[[Any], object]
+) -> None:
+    data = full_data(inventory)
+    data["activations"][0]["code"] = "0xC004C020"
+    data["activations"][0]["partial_key"] = data["activations"][0]["partial_key"] or "789BC"
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) == []
+    assert loads(json.dumps(data))
+    set_path(data, where, change(get_path(data, where)))
+    error = refused(json.dumps(data))
+    assert where.startswith(error.path)  # the field, or the record whose rule it breaks
+    assert error.path.startswith("$.")
+    assert schema_errors(data, schema, schema) != []
+
+
+ACCEPTED: dict[str, tuple[str, object]] = {
+    "batch-service code": ("$.activations[0].code", "0x7F"),
+    "HRESULT code": ("$.activations[0].code", "0xC004F04D"),
+    "time with microseconds": ("$.created_at", "2026-01-05T09:00:00.123456+00:00"),
+    "54-digit IID": ("$.activations[0].installation_id", "-".join(["123450"] * 9)),
+    "42-digit CID": ("$.activations[1].confirmation_id", "-".join(["123450"] * 7)),
+    "IPv6 address": ("$.computers[1].address", "2001:db8::7"),
+    "extended PID with spaces": ("$.activations[0].extended_pid", "03612 03311 000 000001"),
+    "name with a tab": ("$.computers[0].name", "LAB\tPC"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("where", "value"), ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_an_edge_form_load_accepts_is_one_the_schema_accepts(
+    inventory: Inventory, where: str, value: object
+) -> None:
+    data = full_data(inventory)
+    set_path(data, where, value)
+    schema = exchange.json_schema()
+    assert schema_errors(data, schema, schema) == []
+    assert json.loads(dumps(loads(json.dumps(data)))) == data  # and mak writes it back as is
 
 
 def test_the_schema_refuses_unknown_fields(inventory: Inventory) -> None:
@@ -1064,6 +1297,71 @@ def test_a_kept_confirmation_is_never_replaced(inventory: Inventory) -> None:
         3, computer_id="computer-0002"
     )
     assert inventory.product("product-0003").confirmation_id == make_confirmation_id(3)
+
+
+def moved_entry(document: ExchangeDocument, source: str, target: Product) -> ExchangeDocument:
+    """*document* with the activation entry of product *source* moved to product *target*."""
+    entry = next(a for a in document.activations if a.product_id == source)
+    moved = attrs.evolve(entry, product_id=target.id, activation_id=target.activation_id)
+    others = [a for a in document.activations if a is not entry]
+    return attrs.evolve(document, activations=(*others, moved))
+
+
+@pytest.mark.parametrize("policy", list(MergePolicy))
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        ("product-0003", "kept for another product (on computer 'computer-0002')"),
+        ("product-0002", "its installation ID is product 'product-0002''s"),
+    ],
+    ids=["kept in the CIL", "shown by a product"],
+)
+def test_an_iid_of_another_product_is_never_applied(
+    inventory: Inventory, policy: MergePolicy, source: str, reason: str
+) -> None:
+    fill(inventory)
+    exported = export(inventory, clock=Clock())
+    exported, _ = acquire(exported, Answering(), clock=Clock())
+    document = loads(dumps(moved_entry(exported, source, inventory.product("product-0001"))))
+    before = everything(inventory)
+    if policy is MergePolicy.FAIL_ON_CONFLICT:
+        with pytest.raises(ImportConflict) as caught:
+            import_(inventory, document, policy=policy)
+        assert reason in caught.value.conflicts[0]
+        assert everything(inventory) == before
+    else:
+        report = import_(inventory, document, policy=policy)
+        assert report.conflicts == 1
+        assert reason in report.details[0]
+    untouched = inventory.product("product-0001")
+    assert (untouched.installation_id, untouched.confirmation_id) == (None, None)
+    for kept in inventory.confirmations():  # each kept CID is its own product's
+        holders = [p for p in inventory.products() if p.installation_id == kept.installation_id]
+        assert [(p.computer_id, p.activation_id) for p in holders] == [
+            (kept.computer_id, kept.activation_id)
+        ]
+    for profile in Profile:  # the inventory still exports: no IID is shown twice
+        assert loads(dumps(export(inventory, profile=profile, clock=Clock())))
+
+
+@pytest.mark.parametrize("policy", list(MergePolicy))
+def test_a_file_s_partial_key_never_overrides_the_product_s(
+    inventory: Inventory, policy: MergePolicy
+) -> None:
+    fill(inventory)
+    document, _ = acquire(export(inventory, clock=Clock()), Answering(), clock=Clock())
+    entries = [
+        attrs.evolve(a, partial_key="BBBBB") if a.product_id == "product-0002" else a
+        for a in document.activations
+    ]
+    document = attrs.evolve(document, activations=tuple(entries))
+    if policy is MergePolicy.FAIL_ON_CONFLICT:
+        with pytest.raises(ImportConflict, match="partial_key is not the product's"):
+            import_(inventory, document, policy=policy)
+    else:
+        assert import_(inventory, document, policy=policy).conflicts == 1
+    assert "BBBBB" not in {entry.partial_key for entry in inventory.confirmations()}
+    assert inventory.find_confirmation(make_installation_id(2)) is None
 
 
 def changed_since_export(inventory: Inventory) -> ExchangeDocument:

@@ -16,13 +16,14 @@ import attrs
 import pytest
 
 from mak import exchange
-from mak.adapters import SqliteInventory
+from mak.adapters import InMemoryInventory, SqliteInventory
 from mak.catalog import ProductFamily
 from mak.cli import _POLICIES, _PROFILES, main
 from mak.lifecycle import LicenseStatus
 from mak.manager import VolumeActivationManager
 from mak.model import ByWorkgroup
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
+from mak.testing import make_computer, make_confirmation_id, make_installation_id, make_product
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 START = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.timezone.utc)
 SEED = 5
 PRODUCTS = 15  # the lab's: 12 computers, 3 of them with Office
+PID = "03612-03311-000-000001-03-1033-26100.0000-0012026"
 
 
 class Lab:
@@ -255,6 +257,60 @@ def test_a_full_file_makes_a_new_inventory(
     with SqliteInventory(restored) as inventory:
         assert len(inventory.products()) == PRODUCTS
         assert len(inventory.keys()) == 3
+
+
+def unkeepable_file(path: Path) -> None:
+    """A full file of a lab whose one product has a CID but no key: its import is refused."""
+    lab = InMemoryInventory()
+    lab.add_computer(make_computer(1))
+    lab.add_product(make_product(1, installation_id=make_installation_id(1), extended_pid=PID))
+    document = exchange.export(lab, profile=exchange.Profile.FULL)
+    entry = attrs.evolve(document.activations[0], confirmation_id=make_confirmation_id(1))
+    exchange.dump(attrs.evolve(document, activations=(entry,)), path)
+
+
+def test_a_refused_import_leaves_no_new_inventory_behind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb, db = tmp_path / "backup.json", tmp_path / "new.db"
+    unkeepable_file(usb)
+    code, out, err = run(capsys, "import", "--db", str(db), str(usb))
+    assert (code, out) == (1, "")
+    assert "no key is recorded for it" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["backup.json"]
+
+
+def test_a_refused_import_leaves_an_existing_inventory_as_it_was(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb = tmp_path / "backup.json"
+    unkeepable_file(usb)
+    files = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    code, _, err = run(capsys, "import", "--db", str(lab.db), str(usb))
+    assert code == 1
+    assert "no key is recorded for it" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == files
+
+
+def test_import_and_acquire_read_a_cid_failing_its_check_digits_only_when_told(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usb = tmp_path / "lab.json"
+    run(capsys, "export", "--db", str(lab.db), "--profile", "proxy-only", str(usb))
+    run(capsys, "acquire", str(usb), "--seed", str(SEED))
+    data = json.loads(usb.read_text())
+    cid = data["activations"][2]["confirmation_id"]
+    data["activations"][2]["confirmation_id"] = str((int(cid[0]) + 1) % 10) + cid[1:]
+    usb.write_text(json.dumps(data))
+    before = lab.db.read_bytes()
+    for argv in (["acquire", str(usb)], ["import", "--db", str(lab.db), str(usb)]):
+        code, _, err = run(capsys, *argv)
+        assert code == 1
+        assert "'$.activations[2].confirmation_id'" in err
+        assert "check digit of group A is wrong" in err
+    assert lab.db.read_bytes() == before
+    code, out, _ = run(capsys, "import", "--db", str(lab.db), str(usb), "--no-check-digits")
+    assert (code, f"{PRODUCTS} added" in out) == (0, True)
 
 
 def test_a_proxy_only_file_needs_the_inventory_it_left(

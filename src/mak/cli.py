@@ -40,6 +40,7 @@ _PROFILES = ("full", "no-keys", "proxy-only")
 _POLICIES = ("fail-on-conflict", "keep-existing", "overwrite")
 _SIMULATED_LIMIT = 1_000_000
 _FAILURES_SHOWN = 10
+_SQLITE_FILES = ("", "-wal", "-shm", "-journal")  # a database and the files SQLite adds
 
 
 def main(argv: Sequence[str] | None = None, *, stdin: TextIO | None = None) -> int:
@@ -161,6 +162,7 @@ def _exchange_commands(commands: Any) -> None:  # argparse's subparsers action i
     acquire.add_argument(
         "--seed", type=int, default=1, help="the simulated clearinghouse's seed (default 1)"
     )
+    _check_digits_option(acquire)
     acquire.set_defaults(command=_acquire)
 
     import_ = commands.add_parser(
@@ -174,7 +176,18 @@ def _exchange_commands(commands: Any) -> None:  # argparse's subparsers action i
         default="fail-on-conflict",
         help="what to do with records that differ from the inventory's (default: fail)",
     )
+    _check_digits_option(import_)
     import_.set_defaults(command=_import)
+
+
+def _check_digits_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-check-digits",
+        dest="check_digits",
+        action="store_false",
+        help="read CIDs whose group check digits fail: only for a file whose CIDs come from "
+        "a source known not to follow the rule (a mistyped CID would be kept for good)",
+    )
 
 
 def _demo(arguments: argparse.Namespace, _: TextIO) -> None:
@@ -206,7 +219,7 @@ def _export(arguments: argparse.Namespace, _: TextIO) -> None:
 def _acquire(arguments: argparse.Namespace, _: TextIO) -> int:
     from mak import exchange  # noqa: PLC0415  # cattrs loads only for the exchange verbs
 
-    document = exchange.load(arguments.file)
+    document = exchange.load(arguments.file, check_digits=arguments.check_digits)
     service = _service(arguments.service, arguments.seed)
     acquired, report = exchange.acquire(document, service, batch_size=arguments.batch_size)
     exchange.dump(acquired, arguments.output or arguments.file)
@@ -262,13 +275,20 @@ def _import(arguments: argparse.Namespace, _: TextIO) -> None:
     from mak import exchange  # noqa: PLC0415  # cattrs loads only for the exchange verbs
     from mak.adapters import SqliteInventory  # noqa: PLC0415  # likewise sqlite3
 
-    document = exchange.load(arguments.file)
+    document = exchange.load(arguments.file, check_digits=arguments.check_digits)
     # A proxy-only file only maps back to the inventory that exported it: no new file.
     proxy_only = document.profile is exchange.Profile.PROXY_ONLY
     db = _existing(arguments.db) if proxy_only else arguments.db
-    with SqliteInventory(db) as inventory:
-        policy = exchange.MergePolicy(arguments.policy)
-        report = exchange.import_(inventory, document, policy=policy)
+    created = [] if Path(db).exists() else [Path(db + suffix) for suffix in _SQLITE_FILES]
+    try:
+        with SqliteInventory(db) as inventory:
+            policy = exchange.MergePolicy(arguments.policy)
+            report = exchange.import_(inventory, document, policy=policy)
+    except BaseException:
+        # A refused import writes nothing, so it leaves no new inventory behind either.
+        for path in created:
+            path.unlink(missing_ok=True)
+        raise
     print(
         f"Imported {arguments.file}: {report.added} added, {report.updated} updated, "
         f"{report.unchanged} unchanged, {report.conflicts} conflicts"

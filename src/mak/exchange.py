@@ -14,7 +14,8 @@ only when asked for, product keys. What it holds depends on its :class:`Profile`
 - ``Profile.NO_KEYS`` (the default): everything but the product keys;
 - ``Profile.PROXY_ONLY``: what the clearinghouse needs and nothing that identifies a
   computer: activation IDs, installation IDs and extended PIDs, each under an opaque
-  reference. No names, addresses, domains, workgroups, editions or keys.
+  reference. No names, addresses, domains, workgroups, ids or keys, not even partial
+  ones (the activation IDs do show which editions the lab runs).
 
 The round trip: :func:`export` in the lab, :func:`dump` to removable media, :func:`load`
 and :func:`acquire` on the connected host (no inventory needed there), :func:`dump`
@@ -49,6 +50,7 @@ import hmac
 import io
 import json
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -61,14 +63,16 @@ import attrs
 import mak
 from mak import _validate
 from mak.catalog import ProductFamily
-from mak.codes import ActivationCode, lookup
+from mak.codes import ActivationCode, all_codes, lookup
 from mak.errors import (
     ImportConflict,
+    InvalidChecksum,
     InvalidComponent,
     InvalidDocument,
     InvalidFormat,
     NotFound,
     TransportError,
+    ValidationError,
 )
 from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ALPHABET, ProductKey
@@ -122,6 +126,7 @@ MAX_DOCUMENT_BYTES: Final = 64 * 1024 * 1024
 
 _GENERAL_SERVICE_ERROR: Final = 0xC004B100
 _REFERENCE_BYTES: Final = 16
+_REFERENCE_PATTERN: Final = re.compile(f"^p-[0-9a-f]{{{2 * _REFERENCE_BYTES}}}$")
 _SHOWN: Final = 5  # problems quoted in one message; the rest are counted
 
 Source: TypeAlias = "str | os.PathLike[str] | IO[bytes] | IO[str]"
@@ -476,49 +481,114 @@ def migrate(data: object) -> dict[str, Any]:
     return document
 
 
-def loads(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocument:
+def loads(
+    text: str | bytes | bytearray | memoryview,
+    *,
+    max_bytes: int = MAX_DOCUMENT_BYTES,
+    check_digits: bool = True,
+) -> ExchangeDocument:
     """Return the exchange document in *text* (JSON, as :func:`dumps` writes it).
 
-    Reading is strict; see :func:`load`.
+    *text* is a ``str`` or bytes-like (UTF-8); anything else raises
+    :class:`~mak.errors.InvalidFormat` naming its type. Reading is strict; see :func:`load`.
 
     >>> loads('{"format": "mak-exchange", "schema_version": 1, "profile": "no-keys"}')
     Traceback (most recent call last):
     mak.errors.InvalidDocument: Invalid exchange document: '$' (required fields missing: created_at, producer, origin, computers, products, activations, keys)
+    >>> loads(None)
+    Traceback (most recent call last):
+    mak.errors.InvalidFormat: Invalid exchange document: '<NoneType>' (expected str or bytes, got NoneType)
     """
-    raw = text.encode("utf-8") if isinstance(text, str) else text
+    raw = _raw(text)
     if len(raw) > max_bytes:
         raise InvalidDocument("$", f"the document is larger than {max_bytes} bytes")
+    _check_structure(raw)
     data = migrate(_parse(raw))
-    document, failure = _structure(data)
+    document, failure = _structure(data, check_digits=check_digits)
     if document is None:
         raise cast("InvalidDocument", failure)
     _check(document)
     return document
 
 
-def _structure(data: dict[str, Any]) -> tuple[ExchangeDocument | None, InvalidDocument | None]:
+def _raw(text: object) -> bytes:
+    """The bytes of *text*: a ``str`` encoded as UTF-8, or any bytes-like object."""
+    if isinstance(text, str):
+        return text.encode("utf-8", "surrogatepass")  # a lone surrogate fails as "not UTF-8"
+    if isinstance(text, bytes):
+        return text
+    if isinstance(text, bytearray):
+        return bytes(text)
+    if isinstance(text, memoryview):
+        return text.tobytes()
+    raise InvalidFormat.wrong_type("exchange document", text, "str or bytes")
+
+
+# What parsing costs in memory, roughly, in bytes, for each symbol that makes the parser
+# build something: an object (a dict), an array, and each further member or field. By this
+# measure a document mak writes costs 1 to 1.5 bytes per byte of JSON (2 written compact);
+# a file of empty arrays (``[],[],...``) costs 27, and would take 1.7 GB to read at 64 MiB.
+_STRUCTURE_COSTS: Final = ((b"{", 200), (b"[", 64), (b",", 16), (b":", 16))
+_STRUCTURE_LIMIT: Final = 8  # the cost allowed per byte: four times what compact JSON needs
+_STRUCTURE_FREE: Final = 1024 * 1024  # below this size no file can cost much
+
+
+def _check_structure(raw: bytes) -> None:
+    """Refuse, before parsing, a document with far more JSON structure than its size needs.
+
+    The symbols are counted in the raw bytes, strings included, which can only
+    overestimate; a document written by mak stays far below the limit.
+    """
+    if len(raw) <= _STRUCTURE_FREE:
+        return
+    cost = sum(raw.count(symbol) * each for symbol, each in _STRUCTURE_COSTS)
+    if cost > _STRUCTURE_LIMIT * len(raw):
+        reason = (
+            f"its JSON structure would take about {cost // len(raw)} times its size in memory "
+            "(an exchange document's, about 2); refused unread"
+        )
+        raise InvalidDocument("$", reason)
+
+
+def _structure(
+    data: dict[str, Any], *, check_digits: bool
+) -> tuple[ExchangeDocument | None, InvalidDocument | None]:
     """The document *data* holds, or the failure to raise (outside any except block)."""
     try:
-        return _converter().structure(data, ExchangeDocument), None
+        return _converter(check_digits=check_digits).structure(data, ExchangeDocument), None
     except InvalidFormat as error:  # the converter's: its text is the JSON path
         failure = InvalidDocument(error.text, error.reason)
         failure.details = error.details
         return None, failure
 
 
-def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocument:
+def load(
+    source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES, check_digits: bool = True
+) -> ExchangeDocument:
     """Return the exchange document read from *source*: a path, or a binary or text file.
 
     Reading is strict. A file larger than *max_bytes* is refused before it is read
-    (its size is checked first), and so is anything that is not UTF-8 JSON, that names
-    a field twice, that nests deeper than JSON readers allow, or that is not an
-    exchange document of a ``schema_version`` this mak reads (older ones are upgraded
-    by :func:`migrate`). Every field is checked: a missing or unknown field, a value of
-    the wrong type, a malformed installation ID, confirmation ID or product key, an id
-    given twice, or an entry referring to something the document lacks, raises
-    :class:`~mak.errors.InvalidDocument` whose ``path`` is the JSON path of the first
-    problem (``$.activations[3].installation_id``); keys are masked in every message.
-    A file that cannot be opened raises :class:`OSError`.
+    (its size is checked first), and so is one with far more JSON structure than its
+    size needs (counted before parsing, so that a hostile file cannot exhaust memory),
+    anything that is not UTF-8 JSON, that names a field twice, that nests deeper than
+    JSON readers allow, or that is not an exchange document of a ``schema_version``
+    this mak reads (older ones are upgraded by :func:`migrate`). Every field is
+    checked: a missing or unknown field, a value of the wrong type, a malformed
+    installation ID, confirmation ID or product key, a value not written in the one
+    form mak writes (and :func:`json_schema` publishes), an id given twice, an entry
+    referring to something the document lacks, or a field the document's profile
+    leaves out, raises :class:`~mak.errors.InvalidDocument` whose ``path`` is the JSON
+    path of the first problem (``$.activations[3].installation_id``); keys are masked
+    in every message. A file that cannot be opened raises :class:`OSError`; a *source*
+    that is neither a path nor a file raises :class:`~mak.errors.InvalidFormat` naming
+    its type.
+
+    The check digits of every installation ID are checked, and so are those of every
+    confirmation ID unless *check_digits* is false: a CID mistyped by hand would
+    otherwise be kept for good (the inventory never replaces a confirmation ID).
+    Microsoft's 48-digit CIDs are believed to follow the same per-group rule as
+    installation IDs, but no public source confirms it; turn the check off only for a
+    file whose CIDs come from a source known not to follow it.
 
     >>> import io
     >>> load(io.BytesIO(b'{"format": "mak-exchange", "schema_version": 1, "profile": "no-keys"'))
@@ -531,11 +601,13 @@ def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocu
         if size > max_bytes:
             raise InvalidDocument("$", f"the file is {size} bytes; at most {max_bytes} are read")
         with path.open("rb") as stream:
-            raw = stream.read(max_bytes + 1)
+            raw: object = stream.read(max_bytes + 1)
     else:
-        chunk: str | bytes = source.read(max_bytes + 1)
-        raw = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
-    return loads(raw, max_bytes=max_bytes)
+        read = getattr(source, "read", None)
+        if not callable(read):
+            raise InvalidFormat.wrong_type("exchange document source", source, "a path or a file")
+        raw = read(max_bytes + 1)
+    return loads(_raw(raw), max_bytes=max_bytes, check_digits=check_digits)
 
 
 def dumps(document: ExchangeDocument) -> str:
@@ -547,7 +619,7 @@ def dumps(document: ExchangeDocument) -> str:
     if not isinstance(document, ExchangeDocument):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("exchange document", document, "an ExchangeDocument")
     _check(document)
-    data = _converter().unstructure(document)
+    data = _converter(check_digits=False).unstructure(document)
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -637,13 +709,25 @@ def _json_type(value: object) -> str:
 
 
 @functools.cache
-def _converter() -> cattrs.Converter:
+def _converter(*, check_digits: bool) -> cattrs.Converter:
     """The converter of exchange documents: mak's, stricter about the shape of the JSON.
 
     Every field of every object is required (mak writes them all, defaults included),
-    and an array or an object is never read from anything else.
+    an array or an object is never read from anything else, and each value is read in
+    the one form mak writes and :func:`json_schema` publishes, so that a file ``load``
+    accepts is a file the schema accepts. *check_digits* says whether confirmation IDs
+    must pass the group check-digit rule.
     """
     converter = make_converter()
+    # Leaf hooks first: the hooks of the classes below are built from them.
+    converter.register_structure_hook(InstallationId, _written_installation_id)
+    converter.register_structure_hook(
+        ConfirmationId, functools.partial(_written_confirmation_id, check_digits=check_digits)
+    )
+    converter.register_structure_hook(ProductKey, _written_key)
+    converter.register_structure_hook(ActivationCode, _written_code)
+    converter.register_structure_hook(dt.datetime, _written_time)
+    converter.register_structure_hook(uuid.UUID, _written_uuid)
     # Hooks are built from the hooks of their fields at registration: inner ones first.
     for cls in (
         LicenseState,
@@ -660,6 +744,91 @@ def _converter() -> cattrs.Converter:
         converter.register_structure_hook_func(functools.partial(_is, array), hook)
     _require_object(converter, ExchangeDocument)
     return converter
+
+
+_NOT_WRITTEN: Final = "not in the form mak writes"
+_TIME_WRITTEN: Final = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{6})?\+00:00"
+)
+_TIME_EXAMPLE: Final = "2026-01-05T09:00:00+00:00"
+
+
+def _written_installation_id(value: object, _: object) -> InstallationId:
+    iid = InstallationId.parse(value)
+    if str(iid) != value:
+        reason = f"{_NOT_WRITTEN}: groups of {iid.layout.group_size} digits joined by hyphens"
+        raise InvalidFormat("installation ID", str(iid), reason)
+    return iid
+
+
+def _written_confirmation_id(value: object, _: object, *, check_digits: bool) -> ConfirmationId:
+    failure: ValidationError
+    try:
+        cid = ConfirmationId.parse(value, check_digits=check_digits)
+    except InvalidChecksum as error:
+        failure = InvalidChecksum(
+            error.kind,
+            error.text,
+            f"{error.reason}: mistyped? check_digits=False reads CIDs that skip the rule",
+            group=error.group,
+        )
+    else:
+        if str(cid) == value:
+            return cid
+        reason = f"{_NOT_WRITTEN}: groups of 6 digits joined by hyphens"
+        failure = InvalidFormat("confirmation ID", str(cid), reason)
+    raise failure
+
+
+def _written_key(value: object, _: object) -> ProductKey:
+    key = ProductKey.parse(value)
+    if key.reveal() != value:
+        reason = f"{_NOT_WRITTEN}: upper case, five groups of five joined by hyphens"
+        raise InvalidFormat("product key", str(key), reason)  # str() masks it
+    return key
+
+
+def _written_code(value: object, _: object) -> ActivationCode:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a hex string such as '0xC004C020', got {type(value).__name__}")
+    code = lookup(value)
+    if code.hex != value:
+        raise InvalidFormat("activation code", value, f"{_NOT_WRITTEN}: {code.hex!r}")
+    return code
+
+
+def _written_time(value: object, _: object) -> dt.datetime:
+    if not isinstance(value, str):
+        raise TypeError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    if _TIME_WRITTEN.fullmatch(value):
+        with contextlib.suppress(ValueError):  # a month 13, say: refused below
+            return dt.datetime.fromisoformat(value)
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None  # raised below, so that the input does not ride along as context
+    if parsed is None:
+        reason = f"not a date and time such as {_TIME_EXAMPLE!r}"
+    elif parsed.tzinfo is None:
+        reason = f"has no UTC offset; mak writes UTC times such as {_TIME_EXAMPLE!r}"
+    else:
+        written = parsed.astimezone(dt.timezone.utc).isoformat()
+        reason = f"{_NOT_WRITTEN}: {written!r} (UTC, 'T', '+00:00')"
+    raise InvalidFormat("datetime", value, reason)
+
+
+def _written_uuid(value: object, _: object) -> uuid.UUID:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a UUID string, got {type(value).__name__}")
+    try:
+        parsed = uuid.UUID(value)
+    except ValueError:
+        parsed = None  # raised below, unchained
+    if parsed is None:
+        raise InvalidFormat("UUID", value, "not a UUID")
+    if str(parsed) != value:
+        raise InvalidFormat("UUID", value, f"{_NOT_WRITTEN}: {str(parsed)!r}")
+    return parsed
 
 
 def _require_object(converter: cattrs.Converter, cls: type[Any]) -> None:
@@ -713,17 +882,27 @@ def _check(document: ExchangeDocument) -> None:
 
 
 def _profile_problems(document: ExchangeDocument) -> list[tuple[str, str]]:
+    """What *document* carries that its profile leaves out."""
     banned: tuple[str, ...] = ()
     if document.profile is Profile.PROXY_ONLY:
         banned = ("computers", "products", "keys")
     elif document.profile is Profile.NO_KEYS:
         banned = ("keys",)
     profile = document.profile.value
-    return [
+    problems = [
         (f"$.{name}", f"a {profile} document carries no {name}")
         for name in banned
         if getattr(document, name)
     ]
+    if document.profile is Profile.PROXY_ONLY:
+        for index, entry in enumerate(document.activations):
+            if not _REFERENCE_PATTERN.match(entry.product_id):
+                reason = f"a {profile} document names products by opaque references (p-) only"
+                problems.append((f"$.activations[{index}].product_id", reason))
+            if entry.partial_key is not None:
+                reason = f"a {profile} document carries no partial keys"
+                problems.append((f"$.activations[{index}].partial_key", reason))
+    return problems
 
 
 def _duplicates(document: ExchangeDocument) -> list[tuple[str, str]]:
@@ -1039,6 +1218,8 @@ class _Merge:
         self.new_products: set[str] = set()
         self.changed_products: set[str] = set()
         self.confirmations: list[CilEntry] = []
+        # Which stored products show each installation ID: an IID belongs to one product.
+        self.shown_by: dict[InstallationId, list[str]] = {}
 
     def plan(self) -> None:
         """Decide what to write; read the inventory only."""
@@ -1046,10 +1227,15 @@ class _Merge:
             self._computer(computer)
         for key in self.document.keys:
             self._key(key)
-        for product in self.document.products:
-            self._product(product)
+        for product_entry in self.document.products:
+            self._product(product_entry)
+        stored = self.inventory.products()
+        for product in stored:
+            if product.installation_id is not None:
+                self.shown_by.setdefault(product.installation_id, []).append(product.id)
         proxy_only = self.document.profile is Profile.PROXY_ONLY
-        references = self._references() if proxy_only else {}
+        origin = self.document.origin
+        references = {_reference(origin, p.id): p for p in stored} if proxy_only else {}
         for index, entry in enumerate(self.document.activations):
             found: Product | None = None
             if proxy_only:
@@ -1157,10 +1343,6 @@ class _Merge:
                 return other.id
         return None
 
-    def _references(self) -> dict[str, Product]:
-        origin = self.document.origin
-        return {_reference(origin, p.id): p for p in self.inventory.products()}
-
     def _referenced(self, index: int, entry: ActivationEntry, product: Product | None) -> Product:
         if product is None:
             reason = (
@@ -1183,18 +1365,16 @@ class _Merge:
             return
         kept = self.inventory.find_confirmation(entry.installation_id)
         cid = entry.confirmation_id
-        if kept is not None and cid is not None and kept.confirmation_id != cid:
-            self.conflicts.append(
-                f"{shown}: the inventory keeps another confirmation ID for "
-                f"{entry.installation_id}, and never replaces one"
-            )
+        refusal = self._elsewhere(product, entry.installation_id, kept) or self._unkeepable(
+            product, entry, kept
+        )
+        if refusal:  # never applied, whatever the policy
+            self.conflicts.append(f"{shown}: {refusal}")
             return
         merged, fresh, conflict = self._merged(product, entry, kept)
         adds_cid = cid is not None and kept is None
-        partial = entry.partial_key or merged.partial_key
-        if adds_cid and partial is None:
-            self.conflicts.append(f"{shown}: no key is recorded for it, so its CID cannot be kept")
-            return
+        # The product's key is the inventory's word; the file's only fills a gap.
+        partial = product.partial_key or entry.partial_key
         if conflict:
             if not self._differs(f"{shown}: {conflict}"):
                 return
@@ -1217,6 +1397,40 @@ class _Merge:
                     acquired_at=entry.acquired_at or self.document.created_at,
                 )
             )
+
+    def _elsewhere(
+        self, product: Product, iid: InstallationId, kept: CilEntry | None
+    ) -> str | None:
+        """Why *iid* belongs to a product other than *product*, if it does."""
+        if kept is not None and (kept.computer_id, kept.activation_id) != (
+            product.computer_id,
+            product.activation_id,
+        ):
+            return (
+                "its installation ID is kept for another product "
+                f"(on computer {kept.computer_id!r}); never applied here"
+            )
+        others = [other for other in self.shown_by.get(iid, []) if other != product.id]
+        if others:
+            return f"its installation ID is product {others[0]!r}'s; never applied here"
+        return None
+
+    @staticmethod
+    def _unkeepable(product: Product, entry: ActivationEntry, kept: CilEntry | None) -> str | None:
+        """Why the CID of *entry* cannot be kept for *product*, if it cannot."""
+        cid = entry.confirmation_id
+        if kept is not None and cid is not None and kept.confirmation_id != cid:
+            return (
+                f"the inventory keeps another confirmation ID for {entry.installation_id}, "
+                "and never replaces one"
+            )
+        if cid is None or kept is not None:
+            return None
+        if product.partial_key is None and entry.partial_key is None:
+            return "no key is recorded for it, so its CID cannot be kept"
+        if entry.partial_key not in (None, product.partial_key) and product.partial_key:
+            return "its partial_key is not the product's, so its CID cannot be kept"
+        return None
 
     def _merged(
         self, product: Product, entry: ActivationEntry, kept: CilEntry | None
@@ -1279,9 +1493,13 @@ def _with_cid(product: Product) -> Product:
 
 # --- the JSON Schema ------------------------------------------------------------------------
 
-_LINE: Final = "^[^\\n\\r\\u000b\\u000c\\u001c-\\u001e\\u0085\\u2028\\u2029]*$"
+_LINE: Final = "^(?=.*\\S)[^\\n\\r\\u000b\\u000c\\u001c-\\u001e\\u0085\\u2028\\u2029]*$"
 _KEY_SYMBOLS: Final = "[BCDFGHJKMNPQRTVWXY2346789]"
-_TIME: Final = {"type": "string", "format": "date-time"}
+_TIME: Final = {
+    "type": "string",
+    "format": "date-time",
+    "pattern": f"^{_TIME_WRITTEN.pattern}$",
+}
 
 
 def _text() -> dict[str, Any]:
@@ -1321,7 +1539,7 @@ def _definitions() -> dict[str, Any]:
             "type": "string",
             "pattern": f"^{_KEY_SYMBOLS}{{5}}(-{_KEY_SYMBOLS}{{5}}){{4}}$",
         },
-        "code": {"type": "string", "pattern": "^0x[0-9A-F]{8}$"},
+        "code": {"type": "string", "pattern": _code_pattern()},
         "time": _TIME,
         "channel": {"enum": [channel.value for channel in KeyChannel]},
         "license_state": _license_state(),
@@ -1329,7 +1547,7 @@ def _definitions() -> dict[str, Any]:
             {
                 "id": _ref("text"),
                 "name": _ref("text"),
-                "address": _nullable({"type": "string"}),
+                "address": _nullable({"type": "string", "pattern": "^[0-9A-Fa-f:.]+(%[^%]+)?$"}),
                 "domain": _nullable(_text()),
                 "workgroup": _nullable(_text()),
                 "os_edition": _nullable(_text()),
@@ -1351,7 +1569,12 @@ def _definitions() -> dict[str, Any]:
                 "activation_id": _ref("activation_id"),
                 "installation_id": _ref("installation_id"),
                 "extended_pid": _nullable(
-                    {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[ -~]*$"}
+                    {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 128,
+                        "pattern": "^(?=.*[!-~])[ -~]*$",
+                    }
                 ),
                 "partial_key": _nullable(_ref("partial_key")),
                 "confirmation_id": _nullable(_ref("confirmation_id")),
@@ -1370,6 +1593,12 @@ def _definitions() -> dict[str, Any]:
             }
         ),
     }
+
+
+def _code_pattern() -> str:
+    """Codes as ActivationCode.hex writes them: eight hex digits, or a batch-service number."""
+    short = sorted({code.hex[2:] for code in all_codes() if len(code.hex) != len("0x") + 8})
+    return f"^0x([0-9A-F]{{8}}|{'|'.join(short)})$"
 
 
 def _license_state() -> dict[str, Any]:
@@ -1392,11 +1621,12 @@ def _license_state() -> dict[str, Any]:
 def json_schema() -> dict[str, Any]:
     """Return the JSON Schema (draft 2020-12) of the exchange document this mak writes.
 
-    The schema describes the shape of each field, the fields each profile leaves empty,
-    and the forms mak writes (installation IDs as hyphenated groups, keys upper-case).
-    :func:`load` checks more than a schema can say: check digits, ids given once, every
-    reference resolved. The same schema is published in the documentation as
-    ``exchange.schema.json``.
+    The schema describes the shape of each field, what each profile leaves out, and the
+    one form mak writes of each value (installation IDs as hyphenated groups, keys
+    upper-case, times in UTC with ``+00:00``). :func:`load` reads no other form, so a
+    document it accepts satisfies the schema; it checks more than a schema can say:
+    check digits, ids given once, every reference resolved. The same schema is
+    published in the documentation as ``exchange.schema.json``.
 
     >>> schema = json_schema()
     >>> schema["properties"]["format"], sorted(schema["$defs"])[:3]
@@ -1431,7 +1661,21 @@ def json_schema() -> dict[str, Any]:
         "allOf": [
             {
                 "if": {"properties": {"profile": {"const": Profile.PROXY_ONLY.value}}},
-                "then": {"properties": {"computers": empty, "products": empty, "keys": empty}},
+                "then": {
+                    "properties": {
+                        "computers": empty,
+                        "products": empty,
+                        "keys": empty,
+                        "activations": {
+                            "items": {
+                                "properties": {
+                                    "product_id": {"pattern": _REFERENCE_PATTERN.pattern},
+                                    "partial_key": {"type": "null"},
+                                }
+                            }
+                        },
+                    }
+                },
             },
             {
                 "if": {"properties": {"profile": {"const": Profile.NO_KEYS.value}}},
