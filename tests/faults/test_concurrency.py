@@ -29,13 +29,14 @@ import pytest
 
 from mak.adapters import InMemoryInventory, SqliteInventory
 from mak.adapters import sqlite as sqlite_adapter
+from mak.catalog import ProductFamily
 from mak.errors import ConcurrencyConflict
 from mak.lifecycle import LicenseStatus
 from mak.manager import VolumeActivationManager
-from mak.model import ByWorkgroup, Product
+from mak.model import ByWorkgroup, CilEntry, Product
 from mak.serialization import make_converter
-from mak.simulation import FakeClock
-from mak.testing import make_computer, make_product
+from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
+from mak.testing import make_activation_id, make_computer, make_product
 
 from . import _durable_lab as lab
 
@@ -324,6 +325,53 @@ def test_two_proxies_racing_for_one_cid_both_succeed(tmp_path: Path) -> None:
     assert {p.status for p in products} == {LicenseStatus.LICENSED}
     assert {e.acquired_at for e in entries} == {lab.START + dt.timedelta(hours=1)}  # the other's
     assert check_charges(files.journal, kept_cids(files.db)) == (size, 0)
+
+
+class OtherEntryFirst:
+    """The clearinghouse, but before its answer arrives the CIL gets another entry for each IID."""
+
+    def __init__(self, inner: SimulatedClearinghouse, inventory: Inventory) -> None:
+        self.inner = inner
+        self.inventory = inventory
+
+    def acquire_confirmation_ids(self, requests: Sequence[CidRequest], /) -> list[CidResult]:
+        results = self.inner.acquire_confirmation_ids(requests)
+        for result in results:
+            assert result.confirmation_id is not None
+            self.inventory.add_confirmation(
+                CilEntry(
+                    computer_id="another-computer",
+                    activation_id=make_activation_id(1),
+                    installation_id=result.installation_id,
+                    confirmation_id=result.confirmation_id,
+                    partial_key="QQQQQ",
+                    acquired_at=lab.START,
+                )
+            )
+        return results
+
+    def remaining_activations(self, key: Any) -> int:  # not called here
+        return self.inner.remaining_activations(key)
+
+
+def test_a_cil_entry_kept_meanwhile_for_another_product_still_fails_the_product() -> None:
+    """Only an entry differing in its time is taken as this product's: others stay a conflict."""
+    clock = FakeClock(lab.START)
+    inner = SimulatedClearinghouse(seed=SEED)
+    mak = inner.issue_mak(limit=10, family=ProductFamily.WINDOWS_CLIENT)
+    fleet = SimulatedFleet(2, SEED, clearinghouse=inner, clock=clock, server_share=0.0)
+    inventory = InMemoryInventory()
+    service = OtherEntryFirst(inner, inventory)
+    manager = VolumeActivationManager(inventory, service, fleet, clock, discovery=fleet)
+    manager.discover(ByWorkgroup("LAB"))
+    products = inventory.products(family=ProductFamily.WINDOWS_CLIENT)
+
+    report = manager.proxy_activate(products, mak)
+
+    assert report.succeeded == 0
+    assert all("not stored: Stale confirmation" in o.detail for o in report.failures)
+    assert {e.partial_key for e in inventory.confirmations()} == {"QQQQQ"}
+    assert {p.confirmation_id for p in inventory.products()} == {None}
 
 
 # --- threads on one inventory object ---------------------------------------------------------
