@@ -381,19 +381,21 @@ def test_a_cil_entry_kept_meanwhile_for_another_product_still_fails_the_product(
 def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Inventory]:
     """One inventory object for every thread, holding eight products."""
     if request.param == "memory":
-        inventory: Inventory = InMemoryInventory()
-        yield from _filled(inventory)
+        inventory = InMemoryInventory()
+        fill(inventory)
+        yield inventory
         return
     path = ":memory:" if request.param == "sqlite-memory" else tmp_path / "inventory.db"
     with SqliteInventory(path) as sqlite:
-        yield from _filled(sqlite)
+        fill(sqlite)
+        yield sqlite
 
 
-def _filled(inventory: Inventory) -> Iterator[Inventory]:
+def fill(inventory: Inventory) -> None:
+    """Store one computer with eight products."""
     inventory.add_computer(make_computer(1))
     for n in range(1, 9):
         inventory.add_product(make_product(n))
-    yield inventory
 
 
 @contextlib.contextmanager
@@ -462,14 +464,15 @@ class FreeForAll:
     """Writers (one write in five rolled back with its transaction) and readers, at once.
 
     Writers keep every product they stored; readers note any rolled-back write they see,
-    and any product whose version went back between two of their reads.
+    and any product whose version went back between two of their reads. Thread *n* uses
+    the *n*-th of *inventories*, round robin (objects on one file, or one object).
     """
 
-    def __init__(self, inventory: Inventory, readers: int, operations: int) -> None:
-        self.inventory = inventory
+    def __init__(self, inventories: Sequence[Inventory], readers: int, operations: int) -> None:
+        self.inventories = inventories
         self.readers = readers
         self.operations = operations
-        self.ids = [p.id for p in inventory.products()]
+        self.ids = [p.id for p in inventories[0].products()]
         self.written: dict[str, list[Product]] = defaultdict(list)
         self.conflicts = 0
         self.seen_rolled_back: list[Product] = []
@@ -477,37 +480,40 @@ class FreeForAll:
         self.done = threading.Event()
 
     def work(self, n: int) -> None:
+        inventory = self.inventories[n % len(self.inventories)]
         if n < self.readers:
-            self.read()
+            self.read(inventory)
             return
         try:
-            self.write(n)
+            self.write(inventory, n)
         finally:
             if n == self.readers:  # the first writer's end stops the readers
                 self.done.set()
 
-    def write(self, n: int) -> None:
+    def write(self, inventory: Inventory, n: int) -> None:
         rng = random.Random(f"{SEED}/{n}")
         for i in range(self.operations):
-            read = self.inventory.product(rng.choice(self.ids))
+            read = inventory.product(rng.choice(self.ids))
             try:
                 if i % 5 == 4:
-                    self.roll_back(read)
+                    self.roll_back(inventory, read)
                 else:
-                    stored = self.inventory.update_product(attrs.evolve(read, name=f"t{n} {i}"))
+                    stored = inventory.update_product(attrs.evolve(read, name=f"t{n} {i}"))
                     self.written[stored.id].append(stored)
             except ConcurrencyConflict:
                 self.conflicts += 1
 
-    def roll_back(self, read: Product) -> None:
-        with contextlib.suppress(_RolledBack), self.inventory.transaction():
-            self.inventory.update_product(attrs.evolve(read, name="ROLLED BACK"))
+    def roll_back(self, inventory: Inventory, read: Product) -> None:
+        with contextlib.suppress(_RolledBack), inventory.transaction():
+            inventory.update_product(attrs.evolve(read, name="ROLLED BACK"))
             raise _RolledBack
 
-    def read(self) -> None:
+    def read(self, inventory: Inventory) -> None:
         last: dict[str, Product] = {}
         while not self.done.is_set():
-            for product in self.inventory.products():
+            # The whole list, then each product alone: both ways through the cache.
+            seen = inventory.products() + [inventory.product(i) for i in self.ids]
+            for product in seen:
                 if product.name == "ROLLED BACK":
                     self.seen_rolled_back.append(product)
                 earlier = last.get(product.id)
@@ -522,20 +528,39 @@ def test_threads_reading_and_writing_freely_lose_no_update(
 ) -> None:
     # A SQLite inventory's read cache smaller than the eight products: always evicting.
     monkeypatch.setattr(sqlite_adapter, "_CACHED_RECORDS", cache_size)
+    check_free_for_all([shared])
+
+
+def test_threads_on_two_objects_of_one_file_lose_no_update(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two connections, each with its own read cache that rollbacks must empty."""
+    monkeypatch.setattr(sqlite_adapter, "_CACHED_RECORDS", 3)
+    with (
+        SqliteInventory(tmp_path / "inventory.db") as first,
+        SqliteInventory(tmp_path / "inventory.db") as second,
+    ):
+        fill(first)
+        check_free_for_all([first, second])
+
+
+def check_free_for_all(inventories: Sequence[Inventory]) -> None:
+    """Run a :class:`FreeForAll` and check every success is reflected, once, and nothing else."""
     readers, writers = 2, 4
-    load = FreeForAll(shared, readers, operations=150)
+    load = FreeForAll(inventories, readers, operations=150)
     with switching_often():
         errors = run_threads(readers + writers, load.work)
 
     assert errors == []
     assert load.seen_rolled_back == []
     assert load.went_back == []
-    for product in shared.products():
-        written = load.written[product.id]
-        versions = sorted(stored.version for stored in written)
-        assert versions == list(range(2, product.version + 1))  # every success, once each
-        if written:
-            assert product == max(written, key=lambda p: p.version)
+    for inventory in inventories:
+        for product in inventory.products():
+            written = load.written[product.id]
+            versions = sorted(stored.version for stored in written)
+            assert versions == list(range(2, product.version + 1))  # every success, once
+            if written:
+                assert product == max(written, key=lambda p: p.version)
 
 
 def test_threads_decoding_through_a_full_cache_never_collide(

@@ -129,18 +129,20 @@ class Row:
     line: str
     issued: int
     kept: int
+    seconds: float
 
 
 def kill_runs(files: Files, rng: random.Random) -> list[Row]:
     """Start a run per kill point, kill it there, check the file it left."""
     rows = []
     for run, kill in enumerate(kill_points(rng), start=1):
+        started = time.perf_counter()
         with lab.Child(files.argv(run, *kill.extra)) as child:
             line = child.wait_for(kill.wanted, TIMEOUT)
             time.sleep(rng.uniform(0, 0.02))  # land anywhere in the next few writes
             assert child.kill() == -signal.SIGKILL  # it was still running
         issued, kept = check_after_kill(files)
-        rows.append(Row(kill.where, line, issued, kept))
+        rows.append(Row(kill.where, line, issued, kept, time.perf_counter() - started))
     return rows
 
 
@@ -209,9 +211,14 @@ def test_proxy_activation_survives_being_killed(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     print()  # noqa: T201  # the figures for docs/reliability.md
     print(f"crash safety: {PRODUCTS} products, seed {SEED}, {elapsed:.1f} s")  # noqa: T201
-    print(f"{'kill':>4}  {'where':<26}{'last line seen':<22}{'CIDs issued':>12}{'kept':>6}")  # noqa: T201
+    print(  # noqa: T201
+        f"{'kill':>4}  {'where':<26}{'last line seen':<22}{'CIDs issued':>12}{'kept':>6}{'s':>6}"
+    )
     for number, row in enumerate(rows, start=1):
-        print(f"{number:>4}  {row.where:<26}{row.line:<22}{row.issued:>12}{row.kept:>6}")  # noqa: T201
+        print(  # noqa: T201
+            f"{number:>4}  {row.where:<26}{row.line:<22}{row.issued:>12}{row.kept:>6}"
+            f"{row.seconds:>6.1f}"
+        )
     print(  # noqa: T201
         f"kills survived: {len(rows)}; products licensed: {PRODUCTS}; CIDs issued:"
         f" {len(issued)}; CIDs lost: 0; double charges: {double_charges};"
