@@ -44,7 +44,7 @@ from mak.ports import CidRequest
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Generator, Sequence
 
     from typing_extensions import Self
 
@@ -174,7 +174,7 @@ class JournaledClearinghouse:
     # --- the journal ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _locked(self) -> Generator[None, None, None]:
         import fcntl  # noqa: PLC0415  # POSIX only: importing this module works everywhere
 
         fcntl.flock(self._journal, fcntl.LOCK_EX)
@@ -243,7 +243,7 @@ class CountingInventory:
         return stored
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> Generator[None, None, None]:
         self._depth += 1
         try:
             with self.inner.transaction():
@@ -339,7 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with SqliteInventory(args.db) as sqlite:
         inventory = CountingInventory(sqlite)
         manager = VolumeActivationManager(
-            inventory,  # type: ignore[arg-type]  # an Inventory by delegation
+            inventory,  # an Inventory by delegation
             service,
             fleet,
             clock,
@@ -432,9 +432,10 @@ class Child:
 
     def result(self, timeout: float) -> dict[str, Any]:
         """The child's ``result``, once it has exited with 0."""
-        line = self.wait_for(lambda text: text.startswith("result "), timeout)
+        line = self.wait_for(starting("result "), timeout)
         assert self.process.wait(timeout) == 0
-        return json.loads(line.removeprefix("result "))
+        result: dict[str, Any] = json.loads(line.removeprefix("result "))
+        return result
 
     def kill(self) -> int:
         """SIGKILL (no handler, no cleanup, no flush); return the exit status, ``-9`` if killed.
@@ -456,6 +457,11 @@ class Child:
             self.process.stdin.close()
         if self.process.stdout is not None:
             self.process.stdout.close()
+
+
+def starting(prefix: str) -> Callable[[str], bool]:
+    """A line test: the line starts with *prefix*."""
+    return lambda line: line.startswith(prefix)
 
 
 def progress_at(phase: str, done: int) -> Callable[[str], bool]:

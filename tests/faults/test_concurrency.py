@@ -41,7 +41,7 @@ from mak.testing import make_activation_id, make_computer, make_product
 from . import _durable_lab as lab
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Generator, Iterator, Sequence
 
     from mak.ports import CidRequest, CidResult, Inventory
 
@@ -72,7 +72,7 @@ def check_rows(path: Path) -> list[Product]:
         ).fetchall()
     finally:
         connection.close()
-    products = []
+    products: list[Product] = []
     for row_id, version, computer_id, activation_id, family, status, data in rows:
         product = converter.structure(json.loads(data), Product)
         assert (product.id, product.computer_id, product.activation_id) == (
@@ -140,7 +140,7 @@ def discover(files: Files, size: int) -> Counter[str]:
         with SqliteInventory(files.db) as sqlite:
             inventory = lab.CountingInventory(sqlite)
             manager = VolumeActivationManager(
-                inventory,  # type: ignore[arg-type]  # an Inventory by delegation
+                inventory,  # an Inventory by delegation
                 service,
                 fleet,
                 FakeClock(lab.START),
@@ -230,9 +230,7 @@ class BumpingService:
         for request in requests:
             product_id = self.ids[request.installation_id.digits]
             self.bumper.send(f"{product_id}\n")
-            self.bumper.wait_for(
-                lambda line, p=product_id: line.startswith(f"bumped {p} "), TIMEOUT
-            )
+            self.bumper.wait_for(lab.starting(f"bumped {product_id} "), TIMEOUT)
             self.bumped.append(product_id)
         return results
 
@@ -255,7 +253,7 @@ def test_a_write_another_process_made_stale_is_retried_keeping_both(tmp_path: Pa
     ):
         bumper.wait_for(lambda line: line == "ready", TIMEOUT)
         inventory = lab.CountingInventory(sqlite)
-        manager = VolumeActivationManager(inventory, journaled, fleet, clock)  # type: ignore[arg-type]
+        manager = VolumeActivationManager(inventory, journaled, fleet, clock)
         products = sqlite.products()
         manager.collect_installation_ids(products, journaled.mak)
         ids = {p.installation_id.digits: p.id for p in sqlite.products() if p.installation_id}
@@ -399,7 +397,7 @@ def fill(inventory: Inventory) -> None:
 
 
 @contextlib.contextmanager
-def switching_often() -> Iterator[None]:
+def switching_often() -> Generator[None, None, None]:
     """Let threads switch far more often than every 5 ms: more interleavings per run."""
     before = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)

@@ -83,7 +83,7 @@ def kill_points(rng: random.Random) -> list[Kill]:
         # Runs before this one never reach the service, so all 20 calls are still to come.
         Kill(
             "charged, CIDs not stored",
-            lambda line: line.startswith("held"),
+            lab.starting("held "),
             (f"--hold-after-call={rng.randint(2, 8)}",),
         ),
         Kill("acquiring CIDs", lab.progress_at("proxy", rng.randint(11 * p // 10, 17 * p // 10))),
@@ -134,7 +134,7 @@ class Row:
 
 def kill_runs(files: Files, rng: random.Random) -> list[Row]:
     """Start a run per kill point, kill it there, check the file it left."""
-    rows = []
+    rows: list[Row] = []
     for run, kill in enumerate(kill_points(rng), start=1):
         started = time.perf_counter()
         with lab.Child(files.argv(run, *kill.extra)) as child:
