@@ -106,6 +106,7 @@ def kept_cids(path: Path) -> dict[str, str]:
         inventory.computers()
         inventory.products()
         inventory.keys()
+        inventory.history()
         return {
             e.installation_id.digits: e.confirmation_id.digits for e in inventory.confirmations()
         }
