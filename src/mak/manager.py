@@ -968,7 +968,7 @@ class VolumeActivationManager:
         action = "acquire_confirmation_ids"
         last = LastAction(action=action, at=now, code=None)
         try:
-            self.inventory.add_confirmation(entry)
+            self._add_confirmation(entry)
             stored = self._save(
                 product,
                 lambda p: replace(
@@ -995,6 +995,19 @@ class VolumeActivationManager:
         except MakError as error:  # the CID is kept: the outcome matters more than history
             detail = f"{detail} (history not recorded: {error})"
         return _Kept(stored, None, detail, noted=True)
+
+    def _add_confirmation(self, entry: CilEntry) -> None:
+        """Keep *entry* in the CIL; one kept meanwhile that differs only in its time is as good.
+
+        Two proxies may ask for the same IID at once (the service answers both with the
+        same CID and charges once): the second to store it finds the first's entry.
+        """
+        try:
+            self.inventory.add_confirmation(entry)
+        except ConcurrencyConflict:
+            kept = self.inventory.find_confirmation(entry.installation_id)
+            if kept is None or replace(entry, acquired_at=kept.acquired_at) != kept:
+                raise
 
     def apply_confirmation_ids(
         self, products: Iterable[ProductRef], *, progress: Progress | None = None

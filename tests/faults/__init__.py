@@ -1,0 +1,1 @@
+"""Fault tests: injected failures, killed processes, concurrent writers."""
