@@ -80,6 +80,11 @@ _Cursor = psycopg.Cursor[tuple[Any, ...]]
 # The schema, as the steps that build it: step n (from 0) takes an inventory from schema
 # version n to n + 1. Steps are only ever appended; a released step never changes. Ids
 # sort as Python sorts str (code points), whatever the database's collation.
+#
+# Products are rewritten at every step of an activation, so no index covers a column that
+# changes (family and status select most of a fleet at once: a scan serves them as well),
+# and each page keeps room for new row versions: PostgreSQL then updates a product in
+# place of its page (a HOT update) without touching any index.
 _MIGRATIONS: list[tuple[LiteralString, ...]] = [
     (
         """CREATE TABLE computers (
@@ -98,9 +103,7 @@ _MIGRATIONS: list[tuple[LiteralString, ...]] = [
             status smallint NOT NULL,
             data text NOT NULL,
             UNIQUE (computer_id, activation_id)
-        )""",
-        "CREATE INDEX products_by_family ON products (family)",
-        "CREATE INDEX products_by_status ON products (status)",
+        ) WITH (fillfactor = 70)""",
         """CREATE TABLE product_keys (
             seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             product_key text NOT NULL UNIQUE,
@@ -218,6 +221,7 @@ class PostgresInventory:
         # CIL entries read or written here: an entry never changes once kept.
         self._cil: dict[InstallationId, CilEntry] = {}
         self._closed = False
+        self._cursor: _Cursor | None = None  # reused: one fewer object per statement
         self._connection: _Connection | None = self._open()
 
     @property
@@ -665,6 +669,12 @@ class PostgresInventory:
         self._connection = connection = self._open()
         return connection
 
+    def _cursor_of(self, connection: _Connection) -> _Cursor:
+        cursor = self._cursor
+        if cursor is None or cursor.connection is not connection:
+            cursor = self._cursor = connection.cursor()
+        return cursor
+
     def _writable(self) -> _Connection:
         """Return the connection, unless the open transaction can no longer write."""
         connection = self._live()
@@ -684,7 +694,7 @@ class PostgresInventory:
         with self._lock:
             connection = self._writable()
             try:
-                return operation(connection.cursor())
+                return operation(self._cursor_of(connection))
             except _FAILURES as error:
                 failure = self._failure(connection, error)
             # Raised unchained: the cause may quote the record's data, full keys included.
@@ -694,7 +704,7 @@ class PostgresInventory:
         with self._lock:
             connection = self._live()
             try:
-                return operation(connection.cursor())
+                return operation(self._cursor_of(connection))
             except _FAILURES as error:
                 failure = self._failure(connection, error)
             raise failure
@@ -718,7 +728,7 @@ class PostgresInventory:
     def _commit(self, connection: _Connection) -> None:
         try:
             if self._history:
-                self._send_history(connection.cursor())
+                self._send_history(self._cursor_of(connection))
             connection.execute("COMMIT")
         except _FAILURES as error:
             failure = self._failure(connection, error, ending=True)
