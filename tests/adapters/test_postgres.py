@@ -451,6 +451,20 @@ def test_a_server_message_quoting_the_password_is_scrubbed(
     assert_never_said(caught.value, str(password))
 
 
+@pytest.mark.parametrize("value", [-1, "30", True, float("nan")])
+def test_statement_timeout_must_be_seconds(value: object) -> None:
+    with pytest.raises(StorageError, match="statement_timeout is a number of seconds"):
+        PostgresInventory(URL, statement_timeout=value)  # type: ignore[arg-type]
+
+
+def test_a_statement_timeout_of_0_is_no_limit(opened: Callable[..., PostgresInventory]) -> None:
+    inventory = opened(statement_timeout=0)
+    connection = inventory._connection
+    assert connection is not None
+    assert connection.execute("SHOW statement_timeout").fetchone() == ("0",)
+    assert connection.execute("SHOW application_name").fetchone() == ("mak",)
+
+
 def test_connect_timeout_must_be_whole_seconds() -> None:
     with pytest.raises(StorageError, match="whole number of seconds"):
         PostgresInventory(URL, connect_timeout=1.5)  # type: ignore[arg-type]
@@ -678,6 +692,26 @@ def test_moving_a_product_onto_a_place_another_session_takes_conflicts(
     assert len(first.computers()) == 3
     moved = first.update_product(attrs.evolve(moving, computer_id="computer-0002"))
     assert moved.computer_id == "computer-0002"
+
+
+def test_a_move_refused_by_the_database_itself_leaves_the_transaction_going(
+    opened: Callable[..., PostgresInventory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inventory = opened()
+    inventory.add_computer(make_computer(1))
+    moving = inventory.add_product(make_product(1))
+    taken = inventory.add_product(make_product(2))
+    # As if another session took the place between the check and the write.
+    monkeypatch.setattr(postgres_adapter, "_require_activation_free", lambda *_: None)
+    onto_taken = attrs.evolve(moving, activation_id=taken.activation_id)
+    with inventory.transaction():
+        with pytest.raises(ConcurrencyConflict):
+            inventory.update_product(onto_taken)
+        inventory.add_computer(make_computer(2))
+    with pytest.raises(ConcurrencyConflict):
+        inventory.update_product(onto_taken)  # outside a transaction, the same
+    assert [c.id for c in inventory.computers()] == ["computer-0001", "computer-0002"]
+    assert inventory.product(moving.id) == moving
 
 
 # --- history -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import threading
 from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
@@ -175,8 +176,9 @@ class PostgresInventory:
 
     *schema* is the PostgreSQL schema that holds the tables (created if missing, which
     needs the ``CREATE`` privilege on the database). *connect_timeout* (whole seconds,
-    at least 2) bounds connecting; *statement_timeout* (seconds) bounds every statement,
-    waiting for another session's row locks included.
+    at least 2) bounds connecting; *statement_timeout* (seconds, ``0`` for no limit)
+    bounds every statement, waiting for another session's row locks included. The
+    session is named ``mak`` (``application_name``) unless the DSN names it.
 
     **One connection per inventory.** The object holds one connection and serves every
     thread through it, behind a lock: calls from several threads are safe and run one at
@@ -206,10 +208,14 @@ class PostgresInventory:
         given = cast("object", connect_timeout)
         if isinstance(given, bool) or not isinstance(given, int):
             raise StorageError("connect_timeout is a whole number of seconds")
+        given = cast("object", statement_timeout)
+        if isinstance(given, bool) or not isinstance(given, (int, float)) or not given >= 0:
+            raise StorageError("statement_timeout is a number of seconds, 0 for none")
         self._dsn = dsn
         self._schema = schema
         self._connect_timeout = max(2, connect_timeout)
-        self._statement_timeout_ms = max(1, round(statement_timeout * 1000))
+        # PostgreSQL counts milliseconds, and reads 0 as no limit: a positive limit stays one.
+        self._statement_timeout_ms = math.ceil(statement_timeout * 1000)
         self._depth = 0
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._history: list[tuple[str, str | None, str]] = []  # waiting for the next COPY
@@ -637,7 +643,7 @@ class PostgresInventory:
                 self._dsn,
                 autocommit=True,
                 connect_timeout=self._connect_timeout,
-                application_name="mak",
+                fallback_application_name="mak",
             )
         except psycopg.Error as error:
             reason = self._scrub(str(error))
