@@ -170,6 +170,9 @@ def diagrams(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Run the benchmarks; each prints its ratio against a baseline measured alongside."""
-    session.install(".")
+    """Run the benchmarks; each prints its ratio against a baseline measured alongside.
+
+    With MAK_TEST_POSTGRES_URL set, the PostgreSQL inventory is measured too.
+    """
+    session.install(".[postgres]")
     session.run("python", "benchmarks/run.py", *session.posargs)

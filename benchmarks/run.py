@@ -12,6 +12,7 @@ ratio is over its limit.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import timeit
@@ -104,6 +105,10 @@ def main() -> int:
     ]
     results.append(inventory.main())
     results.append(proxy.main([]))  # quick: N = 1,000 and 10,000 (``proxy.py --full`` for 50,000)
+    if os.environ.get("MAK_TEST_POSTGRES_URL"):  # a server to measure PostgresInventory on
+        import postgres  # noqa: PLC0415  # needs psycopg: only when there is a server
+
+        results.append(postgres.main(["--quick"]))  # ``postgres.py`` alone for full sizes
     return 0 if all(results) else 1
 
 
