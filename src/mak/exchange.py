@@ -485,10 +485,17 @@ def loads(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Exchange
     Traceback (most recent call last):
     mak.errors.InvalidDocument: Invalid exchange document: '$' (required fields missing: created_at, producer, origin, computers, products, activations, keys)
     """
-    raw = text.encode("utf-8") if isinstance(text, str) else text
-    if len(raw) > max_bytes:
+    if isinstance(text, str):
+        text = str.__str__(text)  # a subclass may override isascii() and friends
+    elif type(text) is not bytes:
+        name = type(text).__name__
+        raise InvalidDocument("$", f"expected JSON text as str or bytes, got {name}")
+    size = _utf8_size(text) if isinstance(text, str) else len(text)
+    if size is None:  # raised here, not where encode() failed: its error quotes the text
+        raise InvalidDocument("$", "not UTF-8 text: it holds a lone surrogate")
+    if size > max_bytes:
         raise InvalidDocument("$", f"the document is larger than {max_bytes} bytes")
-    data = migrate(_parse(raw))
+    data = migrate(_parse(text))
     document, failure = _structure(data)
     if document is None:
         raise cast("InvalidDocument", failure)
@@ -531,7 +538,11 @@ def load(source: Source, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> ExchangeDocu
         if size > max_bytes:
             raise InvalidDocument("$", f"the file is {size} bytes; at most {max_bytes} are read")
         with path.open("rb") as stream:
-            raw = stream.read(max_bytes + 1)
+            # read(n) allocates n bytes first: ask for the size, and more only if the
+            # file grew since (or is a device, whose size says nothing).
+            raw = stream.read(size + 1)
+            if len(raw) > size:
+                raw += stream.read(max_bytes + 1 - len(raw))
     else:
         chunk: str | bytes = source.read(max_bytes + 1)
         raw = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
@@ -602,13 +613,24 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _parse(raw: bytes) -> object:
+def _utf8_size(text: str) -> int | None:
+    """The length of *text* in UTF-8, or ``None`` when it cannot be written in UTF-8."""
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _parse(raw: str | bytes) -> object:
     """Return the JSON value in *raw*; failures never chain the input (it may hold keys)."""
     reason: str | None = None
     try:
-        return json.loads(
-            raw.decode("utf-8-sig"), object_pairs_hook=_unique_fields, parse_constant=_no_constant
-        )
+        # Text is read as it is, not encoded and decoded again: that would hold two more
+        # copies of a document that may be 64 MB.
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
+        return json.loads(text, object_pairs_hook=_unique_fields, parse_constant=_no_constant)
     except UnicodeDecodeError:
         reason = "not UTF-8 text"
     except _DuplicateField as error:
