@@ -1,7 +1,8 @@
 """Development sessions for mak.
 
 ``python noxfile.py`` runs the whole gate (lint, types, tests, property tests, docs,
-notebooks); ``python noxfile.py -s demo`` runs the demo. Run as a script, this file first
+notebooks); ``python noxfile.py -s demo`` runs the demo, ``-s fuzz`` the hostile-input
+suite at 100,000 examples per parser. Run as a script, this file first
 installs nox (and uv, which nox then uses to build session environments) into
 ``.nox/_bootstrap`` when they are missing, so a machine with only Python needs nothing
 else. ``nox`` itself works as usual where it is installed.
@@ -107,7 +108,7 @@ def matrix(session: nox.Session) -> None:
 
 @nox.session
 def property(session: nox.Session) -> None:  # noqa: A001  # the session's name
-    """Run the hypothesis property tests."""
+    """Run the hypothesis property tests; the hostile-input suite (tests/fuzz) at CI's count."""
     _install(session, "tests")
     session.run("pytest", "-m", "property", "tests", *session.posargs)
 
@@ -117,6 +118,26 @@ def reliability(session: nox.Session) -> None:
     """Run the fault, crash and concurrency suites, printing their figures (the gate runs them too)."""
     _install(session, "tests")
     session.run("pytest", "tests/faults", "-s", "-q", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(default=False)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz every parser and loader at 100,000 examples each (not part of the gate).
+
+    The gate's property session runs the same tests (tests/fuzz) at a small count. The
+    counts of inputs tried go to docs/_generated/fuzz-figures.md, which the Reliability
+    page quotes. MAK_FUZZ_EXAMPLES overrides the count; pytest options follow `--`.
+    """
+    _install(session, "tests")
+    session.install("pytest-xdist>=3.6")  # one worker per CPU: the run takes an hour on one
+    env = {
+        "MAK_FUZZ_EXAMPLES": os.environ.get("MAK_FUZZ_EXAMPLES", "100000"),
+        "MAK_FUZZ_FIGURES": str(ROOT / "docs" / "_generated" / "fuzz-figures.md"),
+    }
+    session.run(
+        "pytest", "-m", "property", "tests/fuzz", "-n", "auto", "-p", "no:cacheprovider",
+        *session.posargs, env=env,
+    )  # fmt: skip
 
 
 @nox.session

@@ -390,3 +390,11 @@ def test_markdown_escapes_pipes_in_messages(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(codes, "all_codes", lambda: (piped,))
     [row] = [line for line in codes.to_markdown().splitlines() if line.startswith("| `")]
     assert row == "| `0xC0040001` | `SL_E_PIPED` | no | Run a &#124; b. |"
+
+
+def test_zeros_in_front_are_read_however_many_and_more_digits_are_refused_unconverted() -> None:
+    assert lookup("0x" + "0" * 1_000_000 + "C004F025").value == 0xC004F025
+    with pytest.raises(errors.InvalidComponent, match="not a 32-bit value"):
+        lookup("0x1" + "0" * 8)
+    with pytest.raises(errors.InvalidComponent, match="not a 32-bit value"):
+        lookup("F" * 1_000_000)  # refused by its length, before int() reads it

@@ -1678,3 +1678,26 @@ def test_the_manager_imports_with_fail_on_conflict_unless_told(inventory: Invent
 def test_every_exchange_error_is_a_mak_error() -> None:
     assert issubclass(InvalidDocument, MakError)
     assert issubclass(ImportConflict, MakError)
+
+
+# --- hostile input (issue 9): found by tests/fuzz -------------------------------------------
+
+
+def test_text_with_a_lone_surrogate_or_of_another_type_is_refused() -> None:
+    error = refused('{"format": "mak-exchange", "name": "\ud800"}')
+    assert (error.path, error.reason) == ("$", "not UTF-8 text: it holds a lone surrogate")
+    assert error.__context__ is None
+    with pytest.raises(InvalidFormat, match="expected str or bytes, got int"):
+        loads(42)  # type: ignore[arg-type]  # the point of the test
+
+
+def test_text_is_read_without_a_round_trip_through_bytes(inventory: Inventory) -> None:
+    text = dumps(export(fill(inventory), clock=Clock()))
+    assert loads("\ufeff" + text) == loads(text.encode()) == loads(text)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
+def test_a_file_whose_size_says_nothing_is_read_up_to_the_limit_only() -> None:
+    # A device has no size; reading stops one byte past the limit, and that refuses it.
+    with pytest.raises(InvalidDocument, match="larger than 1000 bytes"):
+        load("/dev/zero", max_bytes=1000)

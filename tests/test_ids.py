@@ -600,3 +600,19 @@ ODD_OBJECTS = [
 def test_is_valid_functions_never_raise(value: object) -> None:
     assert is_valid_installation_id(value) is False
     assert is_valid_confirmation_id(value) is False
+
+
+class _Lying(str):
+    __slots__ = ()
+
+    def strip(self, *_: object) -> str:  # type: ignore[override]  # the point of the test
+        raise AssertionError("compact() trusted a str subclass")
+
+
+def test_compact_reads_a_str_subclass_as_the_string_it_is() -> None:
+    assert ids.compact(_Lying(" 123450-123450 ")) == "123450123450"
+
+
+def test_a_megabyte_of_digits_names_the_first_character_that_is_not_one() -> None:
+    with pytest.raises(InvalidFormat, match=r"'x' at position 1000001 is not a digit"):
+        InstallationId.parse("1" * 1_000_000 + "x")

@@ -776,3 +776,33 @@ def test_characters_that_upper_case_into_key_symbols_are_refused() -> None:
     with pytest.raises(InvalidFormat, match="is not a key symbol"):
         ProductKey.parse(text)
     assert not is_valid(text)
+
+
+# --- hostile input (issue 9): found by tests/fuzz -----------------------------------------
+
+
+def test_a_pasted_megabyte_is_refused_quickly_with_a_short_message() -> None:
+    with pytest.raises(InvalidFormat) as caught:
+        ProductKey.parse("é" + "B" * 1_000_000)
+    assert str(caught.value) == (
+        "Invalid product key: 'XXXXX-...-X' ('é' at position 1 is not a key symbol)"
+    )
+    with pytest.raises(InvalidLength, match=r"'XXXXX-\.\.\.-XXXXX' \(has 1000000 symbols"):
+        ProductKey.parse("b" * 1_000_000)
+
+
+def test_a_lower_case_symbol_beside_other_characters_is_named_upper_case() -> None:
+    with pytest.raises(InvalidFormat, match=r"'A' at position 2 is not a key symbol"):
+        ProductKey.parse("ba" + "\u2013" + "c" * 22 + "\u00e9")
+
+
+class _Lying(str):
+    __slots__ = ()
+
+    def strip(self, *_: object) -> str:  # type: ignore[override]  # the point of the test
+        raise AssertionError("compact() trusted a str subclass")
+
+
+def test_compact_reads_a_str_subclass_as_the_string_it_is() -> None:
+    assert compact(_Lying(" w269n-wfgwx ")) == "W269NWFGWX"
+    assert compact("\ufb00\ud800b") == "\ufb00\ud800B"  # only ASCII letters change case

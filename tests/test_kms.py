@@ -904,3 +904,10 @@ def test_an_answer_carries_the_host_after_the_request_outside_its_equality() -> 
     assert "host" not in repr(answer)
     converter = make_converter()
     assert converter.structure(converter.unstructure(answer), KmsResponse).host == answer.host
+
+
+def test_a_long_text_in_brackets_is_no_ipv6_address_without_being_split() -> None:
+    # Longer than any IPv6 address can be written (45 characters): not handed to ipaddress.
+    with pytest.raises(InvalidFormat, match="the brackets hold no IPv6 address"):
+        KmsEndpoint.parse("[" + "1:" * 100_000 + "1]")
+    assert KmsEndpoint.parse("[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]").port == KMS_PORT

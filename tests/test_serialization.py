@@ -230,3 +230,13 @@ def test_durations_travel_as_seconds_and_uuids_as_strings() -> None:
 def test_bad_durations_and_uuids_are_refused(value: object, cls: type, fragment: str) -> None:
     with pytest.raises(InvalidFormat, match=fragment):
         make_converter().structure(value, cls)
+
+
+def test_an_extra_field_name_that_is_not_printable_is_quoted_escaped() -> None:
+    # A line break in a hostile document's field name must not start a line in a log.
+    converter = make_converter()
+    data = converter.unstructure(record())
+    with pytest.raises(InvalidFormat) as caught:
+        converter.structure({**data, "\nmak: ok": 2}, Record)
+    assert "\n" not in str(caught.value)
+    assert "extra fields: '\\nmak: ok'" in str(caught.value)

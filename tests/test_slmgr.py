@@ -14,6 +14,7 @@ from mak.errors import InvalidFormat
 from mak.ids import InstallationId
 from mak.lifecycle import KeyChannel, LicenseStatus
 from mak.slmgr import (
+    MAX_TEXT_CHARS,
     KmsClientInfo,
     KmsHostInfo,
     SlmgrExpiration,
@@ -452,3 +453,18 @@ def test_a_megabyte_parses_in_linear_time(text: str, expected_products: int) -> 
     products = parse_dlv(text)
     assert time.perf_counter() - start < 5.0
     assert len(products) == expected_products
+
+
+@pytest.mark.parametrize("parse", PARSERS)
+def test_text_longer_than_slmgr_prints_is_refused_before_it_is_read(
+    parse: Callable[[object], tuple[object, ...]],
+) -> None:
+    text = "Name: x\n" * (MAX_TEXT_CHARS // 8 + 1)  # a quarter of a million products
+    with pytest.raises(InvalidFormat) as caught:
+        parse(text)
+    assert caught.value.text == ("Name: x\n" * 5).strip() + "..."  # only the start is quoted
+    assert caught.value.reason == f"longer than {MAX_TEXT_CHARS} characters; slmgr prints far less"
+    at_the_limit = "Name: x".ljust(MAX_TEXT_CHARS)
+    assert len(parse_dlv(at_the_limit)) == 1
+    with pytest.raises(InvalidFormat, match="longer than"):
+        parse(at_the_limit + " ")

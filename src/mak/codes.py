@@ -99,6 +99,7 @@ NON_GENUINE_GRACE_PERIOD: Final[int] = 0x4004F065
 
 _KIND: Final = "activation code"
 _MAX_UNSIGNED: Final = 0xFFFFFFFF
+_HEX_DIGITS: Final = 8
 _MIN_SIGNED: Final = -(2**31)
 _FAILURE_BIT: Final = 0x80000000
 _UNKNOWN_SYMBOL: Final = "UNKNOWN"
@@ -806,7 +807,11 @@ def _parse(code: object) -> int:
         match = _HEX_TEXT.fullmatch(code.strip())
         if match is None:
             raise InvalidFormat(_KIND, _shown(code), "not a hex number")
-        value = int(match.group(1), 16)
+        # More than 8 significant hex digits is out of range: say so without asking
+        # int() to convert what may be megabytes of them.
+        significant = match.group(1).lstrip("0") or "0"
+        too_long = len(significant) > _HEX_DIGITS
+        value = _MAX_UNSIGNED + 1 if too_long else int(significant, 16)
         if value > _MAX_UNSIGNED:
             raise InvalidComponent(_KIND, _shown(code), "not a 32-bit value")
         return value

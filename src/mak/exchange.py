@@ -500,9 +500,12 @@ def loads(
     mak.errors.InvalidFormat: Invalid exchange document: '<NoneType>' (expected str or bytes, got NoneType)
     """
     raw = _raw(text)
-    if len(raw) > max_bytes:
+    size = len(raw) if isinstance(raw, bytes) else _utf8_size(raw)
+    if size is None:  # raised here, not where encode() failed: its error quotes the text
+        raise InvalidDocument("$", "not UTF-8 text: it holds a lone surrogate")
+    if size > max_bytes:
         raise InvalidDocument("$", f"the document is larger than {max_bytes} bytes")
-    _check_structure(raw)
+    _check_structure(raw, size)
     data = migrate(_parse(raw))
     document, failure = _structure(data, check_digits=check_digits)
     if document is None:
@@ -511,10 +514,10 @@ def loads(
     return document
 
 
-def _raw(text: object) -> bytes:
-    """The bytes of *text*: a ``str`` encoded as UTF-8, or any bytes-like object."""
+def _raw(text: object) -> str | bytes:
+    """*text* as a plain ``str`` (never copied into bytes: it may be 64 MB), or as bytes."""
     if isinstance(text, str):
-        return text.encode("utf-8", "surrogatepass")  # a lone surrogate fails as "not UTF-8"
+        return str.__str__(text)  # a subclass may override isascii() and friends
     if isinstance(text, bytes):
         return text
     if isinstance(text, bytearray):
@@ -533,18 +536,22 @@ _STRUCTURE_LIMIT: Final = 8  # the cost allowed per byte: four times what compac
 _STRUCTURE_FREE: Final = 1024 * 1024  # below this size no file can cost much
 
 
-def _check_structure(raw: bytes) -> None:
+def _check_structure(raw: str | bytes, size: int) -> None:
     """Refuse, before parsing, a document with far more JSON structure than its size needs.
 
-    The symbols are counted in the raw bytes, strings included, which can only
-    overestimate; a document written by mak stays far below the limit.
+    The symbols are counted in the raw text, strings included, which can only
+    overestimate; a document written by mak stays far below the limit. *size* is the
+    document's length in UTF-8.
     """
-    if len(raw) <= _STRUCTURE_FREE:
+    if size <= _STRUCTURE_FREE:
         return
-    cost = sum(raw.count(symbol) * each for symbol, each in _STRUCTURE_COSTS)
-    if cost > _STRUCTURE_LIMIT * len(raw):
+    if isinstance(raw, str):
+        cost = sum(raw.count(symbol.decode()) * each for symbol, each in _STRUCTURE_COSTS)
+    else:
+        cost = sum(raw.count(symbol) * each for symbol, each in _STRUCTURE_COSTS)
+    if cost > _STRUCTURE_LIMIT * size:
         reason = (
-            f"its JSON structure would take about {cost // len(raw)} times its size in memory "
+            f"its JSON structure would take about {cost // size} times its size in memory "
             "(an exchange document's, about 2); refused unread"
         )
         raise InvalidDocument("$", reason)
@@ -601,7 +608,11 @@ def load(
         if size > max_bytes:
             raise InvalidDocument("$", f"the file is {size} bytes; at most {max_bytes} are read")
         with path.open("rb") as stream:
-            raw: object = stream.read(max_bytes + 1)
+            # read(n) allocates n bytes first: ask for the size, and more only if the
+            # file grew since (or is a device, whose size says nothing).
+            raw = stream.read(size + 1)
+            if len(raw) > size:
+                raw += stream.read(max_bytes + 1 - len(raw))
     else:
         read = getattr(source, "read", None)
         if not callable(read):
@@ -674,13 +685,24 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _parse(raw: bytes) -> object:
+def _utf8_size(text: str) -> int | None:
+    """The length of *text* in UTF-8, or ``None`` when it cannot be written in UTF-8."""
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return None
+
+
+def _parse(raw: str | bytes) -> object:
     """Return the JSON value in *raw*; failures never chain the input (it may hold keys)."""
     reason: str | None = None
     try:
-        return json.loads(
-            raw.decode("utf-8-sig"), object_pairs_hook=_unique_fields, parse_constant=_no_constant
-        )
+        # Text is read as it is, not encoded and decoded again: that would hold two more
+        # copies of a document that may be 64 MB.
+        text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw.removeprefix("\ufeff")
+        return json.loads(text, object_pairs_hook=_unique_fields, parse_constant=_no_constant)
     except UnicodeDecodeError:
         reason = "not UTF-8 text"
     except _DuplicateField as error:

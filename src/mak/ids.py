@@ -15,7 +15,7 @@ True
 from __future__ import annotations
 
 import enum
-import string
+import re
 from typing import TYPE_CHECKING, ClassVar, Final, TypeVar
 
 import attrs
@@ -93,6 +93,7 @@ def compact(text: str) -> str:
     """
     if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("ID", text)
+    text = str.__str__(text)  # a subclass may override strip() and friends
     return text.strip().replace("-", "").replace(" ", "")
 
 
@@ -216,17 +217,18 @@ def _read(kind: str, layouts: dict[int, IdLayout], text: object, *, check_digits
 
 
 def _malformed(kind: str, text: str, digits: str, layouts: dict[int, IdLayout]) -> InvalidFormat:
-    for position, char in enumerate(text.strip(), start=1):
-        if char not in _ALLOWED:
-            return InvalidFormat(
-                kind, _shown(text), f"{char!r} at position {position} is not a digit"
-            )
+    stray = _NOT_ALLOWED.search(text.strip())
+    if stray is not None:
+        char, position = stray.group(), stray.start() + 1
+        return InvalidFormat(kind, _shown(text), f"{char!r} at position {position} is not a digit")
     return InvalidLength(
         kind, _shown(text), length=len(digits), expected=tuple(sorted(layouts)), unit="digits"
     )
 
 
-_ALLOWED: Final = frozenset(string.digits + " -")
+# The first character other than an ASCII digit, a space or a hyphen, found in C: a Python
+# loop over 10 MB of digits takes half a second.
+_NOT_ALLOWED: Final = re.compile("[^0-9 -]")
 
 
 def _check_canonical(kind: str, value: object, *, check_digits: bool) -> None:

@@ -20,6 +20,7 @@ False
 from __future__ import annotations
 
 import enum
+import re
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -55,6 +56,9 @@ _TO_BASE24: Final = bytes(
     _BASE24[ALPHABET.index(chr(b))] if chr(b) in ALPHABET else ord("!") for b in range(256)
 )
 _SYMBOLS: Final = ALPHABET.encode()
+# Finds the first character that is no key symbol in C: a Python loop over a pasted 10 MB
+# "key" takes a second. Lower-case ASCII letters count, as compact() upper-cases them.
+_NOT_A_SYMBOL: Final = re.compile(f"[^{ALPHABET}N]", re.IGNORECASE | re.ASCII)
 
 _N_DIGIT_WEIGHT: Final = 24**24  # the N position is the most significant of 25 digits
 _CHECKSUM_SHIFT: Final = 103
@@ -202,13 +206,7 @@ def _read(text: object, *, checksum: bool = True) -> str:
         raise InvalidFormat.wrong_type(_KIND, text)
     if type(text) is not str:  # a subclass may override strip() and friends
         text = str.__str__(text)
-    stripped = text.strip()
-    upper = stripped.upper()
-    symbols = upper.replace("-", "")
-    # isascii() is O(1) on str; a non-ASCII text may hold dashes, or characters that
-    # upper() made into key symbols: compact() handles both.
-    if len(symbols) != _LENGTH or " " in symbols or not stripped.isascii():
-        symbols = compact(stripped)  # other separators, or not a key at all
+    upper, symbols = _normalised(text.strip())
     raw = symbols.encode("ascii", "replace")
     position = raw.find(b"N")
     if len(raw) != _LENGTH or position == _LENGTH - 1:
@@ -222,10 +220,23 @@ def _read(text: object, *, checksum: bool = True) -> str:
             raise _malformed(symbols)
         payload = (number & _PAYLOAD_MASK).to_bytes(16, "little")
         if key_checksum(payload) != (number >> _CHECKSUM_SHIFT) & 0x3FF:
-            raise InvalidChecksum(_KIND, _masked(symbols), "checksum does not match")
+            raise InvalidChecksum(_KIND, _masked_symbols(symbols), "checksum does not match")
     if len(upper) == _LENGTH + 4 and upper[5::6] == "----":  # already grouped
         return upper
     return f"{symbols[:5]}-{symbols[5:10]}-{symbols[10:15]}-{symbols[15:20]}-{symbols[20:]}"
+
+
+def _normalised(stripped: str) -> tuple[str, str]:
+    """Return *stripped* upper-cased (empty unless ASCII), and its symbols without separators.
+
+    Non-ASCII letters are never upper-cased, and a text that keeps some is no key: its
+    symbols keep their case too, which spares a copy of a long paste.
+    """
+    if stripped.isascii():  # O(1) on str
+        upper = stripped.upper()
+        return upper, upper.replace("-", "").replace(" ", "")
+    symbols = _unseparated(stripped)  # en or em dashes between the groups, or no key
+    return "", symbols.upper() if symbols.isascii() else symbols
 
 
 def _number(raw: bytes, position: int) -> int | None:
@@ -244,20 +255,21 @@ def _number(raw: bytes, position: int) -> int | None:
 
 
 def _malformed(symbols: str) -> InvalidFormat:
-    for position, char in enumerate(symbols, start=1):
-        if char not in ALPHABET and char != "N":
-            return InvalidFormat(
-                _KIND, _masked(symbols), f"{char!r} at position {position} is not a key symbol"
-            )
+    """Return the error for *symbols*, the separator-free text that :func:`_read` refused."""
+    masked = _masked_symbols(symbols)
+    stray = _NOT_A_SYMBOL.search(symbols)
+    if stray is not None:
+        char, position = _ascii_upper(stray.group()), stray.start() + 1
+        return InvalidFormat(_KIND, masked, f"{char!r} at position {position} is not a key symbol")
     if len(symbols) != _LENGTH:
         return InvalidLength(
-            _KIND, _masked(symbols), length=len(symbols), expected=(_LENGTH,), unit="symbols"
+            _KIND, masked, length=len(symbols), expected=(_LENGTH,), unit="symbols"
         )
     if symbols.count("N") > 1:
         reason = f"has {symbols.count('N')} N symbols; a key has at most one"
     else:
         reason = "N cannot be the last symbol"
-    return InvalidFormat(_KIND, _masked(symbols), reason)
+    return InvalidFormat(_KIND, masked, reason)
 
 
 def _grouped(symbols: str) -> str:
@@ -270,12 +282,37 @@ def _masked(text: str) -> str:
     Only a whole key keeps its last five symbols, the partial product key that Windows
     itself shows; in a cut-off or overlong paste those five could be secret ones.
     """
-    symbols = compact(text)
-    shown = symbols[-_PARTIAL:] if len(symbols) == _LENGTH else ""
-    groups = _grouped("X" * (len(symbols) - len(shown)) + shown).split("-")
-    if len(groups) > _LENGTH // 5 + 1:  # garbage: a long paste is not worth showing
-        groups = [groups[0], "...", groups[-1]]
-    return "-".join(groups)
+    return _masked_symbols(compact(text))
+
+
+def _masked_symbols(symbols: str) -> str:
+    """Return :func:`_masked` of text that is already without separators."""
+    count = len(symbols)
+    if count > _LENGTH + _PARTIAL:  # garbage: a long paste is not worth showing
+        return f"XXXXX-...-{'X' * (count % _PARTIAL or _PARTIAL)}"
+    shown = _ascii_upper(symbols[-_PARTIAL:]) if count == _LENGTH else ""
+    return _grouped("X" * (count - len(shown)) + shown)
+
+
+def _unseparated(text: str) -> str:
+    """Return *text* without surrounding whitespace and without group separators."""
+    text = text.strip()
+    for separator in _SEPARATORS:
+        text = text.replace(separator, "")
+    return text
+
+
+def _ascii_upper(text: str) -> str:
+    """Return *text* with its ASCII letters upper-cased, and nothing else changed.
+
+    str.upper() would turn some characters into key symbols (U+FB00, the ff ligature,
+    becomes "FF"). bytes.upper() changes ASCII letters only, and UTF-8 writes every other
+    character in bytes above 0x7F: one pass in C, where a loop over the characters takes
+    a second for a 10 MB paste. Lone surrogates pass through unchanged.
+    """
+    if text.isascii():
+        return text.upper()
+    return text.encode("utf-8", "surrogatepass").upper().decode("utf-8", "surrogatepass")
 
 
 def compact(text: str) -> str:
@@ -286,14 +323,8 @@ def compact(text: str) -> str:
     """
     if not isinstance(text, str):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type(_KIND, text)
-    text = text.strip()
-    for separator in _SEPARATORS:
-        text = text.replace(separator, "")
-    if text.isascii():
-        return text.upper()
-    # Only ASCII letters change case: upper() turns some characters into key symbols
-    # ("\ufb00", the ff ligature, becomes "FF").
-    return "".join(char.upper() if char.isascii() else char for char in text)
+    # As in _read(): a str subclass may override strip() and friends.
+    return _ascii_upper(_unseparated(str.__str__(text)))
 
 
 def validate(text: str) -> str:

@@ -79,6 +79,7 @@ _FIRST_CACHE_SIZE: Final = min(_CACHE_SIZES)
 _MAX_HOST_NAME: Final = 253
 _MAX_LABEL: Final = 63
 _MAX_PORT: Final = 65535
+_MAX_IPV6_TEXT: Final = len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")
 _HOST_CHARACTERS: Final = re.compile(r"[A-Za-z0-9.-]+")
 _DIGITS: Final = re.compile(r"[0-9]+")
 _DOTTED_DIGITS: Final = re.compile(r"[0-9.]+")
@@ -568,6 +569,8 @@ def _is_ipv4(text: str) -> bool:
 def _ipv6(address: str) -> str | None:
     """Return *address* in compressed form, or ``None`` unless it is an IPv6 address."""
     if "%" in address:  # zone indexes hold arbitrary text; KMS needs none
+        return None
+    if len(address) > _MAX_IPV6_TEXT:  # ipaddress would split megabytes at every colon
         return None
     try:
         return ipaddress.IPv6Address(address).compressed

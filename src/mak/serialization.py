@@ -204,8 +204,17 @@ def _describe(error: BaseException, _: object) -> str:
     if isinstance(error, KeyError):
         return "required field missing"
     if isinstance(error, cattrs.ForbiddenExtraKeysError):
-        return "extra fields: " + ", ".join(sorted(error.extra_fields))
+        return "extra fields: " + ", ".join(_field_name(f) for f in sorted(error.extra_fields))
     return _message(error)
+
+
+def _field_name(name: str) -> str:
+    """Return *name* as a message quotes it: escaped unless printable.
+
+    The names come from the document: a line break in one would let a hostile file
+    write a line of its own into a log.
+    """
+    return name if name.isprintable() else repr(name)
 
 
 def _message(error: BaseException) -> str:

@@ -5,7 +5,7 @@ line by line, so the parsers take output as pasted: indented or not, with CRLF l
 endings, with the Windows Script Host banner. Lines they do not know are skipped, and a
 value that is blank, ``<removed>`` or not in the form slmgr prints becomes ``None``: a
 redacted or damaged field never costs the rest of the record. Text with no product at
-all raises :class:`~mak.errors.InvalidFormat`.
+all, or longer than :data:`MAX_TEXT_CHARS`, raises :class:`~mak.errors.InvalidFormat`.
 
 >>> text = '''
 ... Software licensing service version: 10.0.26100.1
@@ -38,6 +38,7 @@ from mak.ids import InstallationId
 from mak.lifecycle import KeyChannel, LicenseStatus
 
 __all__ = [
+    "MAX_TEXT_CHARS",
     "KmsClientInfo",
     "KmsHostInfo",
     "SlmgrExpiration",
@@ -46,6 +47,13 @@ __all__ = [
     "parse_dlv",
     "parse_xpr",
 ]
+
+MAX_TEXT_CHARS: Final = 2 * 1024 * 1024
+"""The longest text the parsers read; longer text is refused before it is read.
+
+slmgr prints one or two kilobytes per product, so even ``/dlv all`` on a computer with
+every Office product installed stays far below this.
+"""
 
 _KIND: Final = "slmgr output"
 _SHOWN_WIDTH: Final = 40
@@ -224,8 +232,8 @@ class _Draft:
 def parse_dlv(text: object) -> tuple[SlmgrProduct, ...]:
     """Return the products in ``slmgr /dlv`` output (one, or all of ``/dlv all``), in order.
 
-    Raises :class:`~mak.errors.InvalidFormat` when *text* is not a string or holds no
-    product.
+    Raises :class:`~mak.errors.InvalidFormat` when *text* is not a string, is longer than
+    :data:`MAX_TEXT_CHARS` or holds no product.
     """
     return _parse_products(text)
 
@@ -273,9 +281,15 @@ def parse_xpr(text: object) -> tuple[SlmgrExpiration, ...]:
 
 
 def _checked(text: object) -> str:
-    """Return *text* if it is a string, else raise the domain error."""
+    """Return *text* if it is a string no longer than slmgr prints, else raise the domain error."""
     if not isinstance(text, str):
         raise InvalidFormat.wrong_type(_KIND, text)
+    # Before anything is read: a 10 MB paste of one line repeated would be millions of
+    # products, seconds of work and gigabytes of records.
+    if str.__len__(text) > MAX_TEXT_CHARS:
+        reason = f"longer than {MAX_TEXT_CHARS} characters; slmgr prints far less"
+        head = str.__getitem__(text, slice(_SHOWN_WIDTH))  # no copy of the rest
+        raise InvalidFormat(_KIND, head.strip() + "...", reason)
     return str.__str__(text)  # a subclass may override splitlines() and friends
 
 
@@ -285,10 +299,13 @@ def _lines(text: str) -> list[str]:
 
 
 def _no_product(text: str) -> InvalidFormat:
+    return InvalidFormat(_KIND, _shown(text), "no product found")
+
+
+def _shown(text: str) -> str:
+    """Return the start of *text*, stripped, to quote in a message."""
     shown = text.strip()
-    if len(shown) > _SHOWN_WIDTH:
-        shown = shown[:_SHOWN_WIDTH] + "..."
-    return InvalidFormat(_KIND, shown, "no product found")
+    return shown if len(shown) <= _SHOWN_WIDTH else shown[:_SHOWN_WIDTH] + "..."
 
 
 def _expiration(name: str, message: str) -> SlmgrExpiration | None:
