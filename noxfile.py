@@ -79,7 +79,14 @@ def typecheck(session: nox.Session) -> None:
     """Type-check the package with mypy --strict and pyright (strict)."""
     _install(session, "typing")
     # The adapters' tests assign each adapter to its port: mypy checks those lines too.
-    session.run("mypy", "src/mak", "tests/typing", "tests/adapters", "tests/test_testing_fakes.py")
+    session.run(
+        "mypy",
+        "src/mak",
+        "tests/typing",
+        "tests/adapters",
+        "tests/faults",
+        "tests/test_testing_fakes.py",
+    )
     session.run("pyright", "src", "tests/typing")
 
 

@@ -584,7 +584,8 @@ def test_threads_decoding_through_a_full_cache_never_collide(
         inventory.add_computer(make_computer(1))
         for n in range(1, 4):
             inventory.add_product(make_product(n))
-        inventory._cache = MeetingCache(inventory._cache)
+        cache = inventory._cache
+        cache._records = MeetingCache(cache._records)
         read: list[list[Product]] = []
         assert run_threads(2, lambda _: read.append(inventory.products())) == []
         assert read[0] == read[1] == inventory.products()

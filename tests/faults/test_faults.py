@@ -131,7 +131,7 @@ class FaultyConnector:
             raise TransportError(f"{computer.name} is unreachable", code=RPC_UNAVAILABLE)
         real = self.fleet.connect(computer)
         armed = self.armed.get(computer.id)
-        return real if not armed else FaultyEndpoint(real, armed)  # type: ignore[return-value]
+        return real if not armed else FaultyEndpoint(real, armed)
 
 
 class FaultyWrites:
@@ -311,7 +311,9 @@ def figures() -> Iterator[None]:
     yield
     if not FIGURES:
         return
-    rows = [("fault", "inventory", "affected", "failed", "CIDs lost", "double charges")]
+    rows: list[tuple[str, ...]] = [
+        ("fault", "inventory", "affected", "failed", "CIDs lost", "double charges")
+    ]
     rows += [tuple(str(cell) for cell in row) for row in FIGURES]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     print()  # noqa: T201  # the figures are the point of the module
@@ -351,7 +353,7 @@ def check_nothing_lost_or_charged_twice(lab: Lab) -> int:
     kept = {
         entry.installation_id: entry.confirmation_id for entry in lab.inventory.confirmations()
     }
-    lost = sum(kept.get(iid) != cid for iid, cid in lab.tally.issued.items())
+    lost: int = sum(kept.get(iid) != cid for iid, cid in lab.tally.issued.items())
     activated = {p.installation_id for p in lab.clients if p.status is LicenseStatus.LICENSED}
     assert lab.clearinghouse.pool(lab.mak).used == len(activated)
     return lost

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, TypeVar, cast
 import attrs
 
 from mak._validate import replace
+from mak.adapters._cache import LIMIT, RecordCache
 
 # Imported at run time, though only annotations use some of them, so that Sphinx can
 # resolve every method's signature.
@@ -220,12 +221,7 @@ class PostgresInventory:
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._history: list[tuple[str, str | None, str]] = []  # waiting for the next COPY
         self._converter = make_converter()
-        # Computers and products as last read or written here, by id: a row at the same
-        # version holds the same data, so reading it again needs no decoding. Emptied on
-        # any rollback, when a version written here may be taken by another writer.
-        self._cache: dict[tuple[type[Any], str], Computer | Product] = {}
-        # CIL entries read or written here: an entry never changes once kept.
-        self._cil: dict[InstallationId, CilEntry] = {}
+        self._cache = RecordCache(_CACHED_RECORDS)  # see mak.adapters._cache: when it is emptied
         self._closed = False
         self._cursor: _Cursor | None = None  # reused: one fewer object per statement
         self._connection: _Connection | None = self._open()
@@ -313,7 +309,7 @@ class PostgresInventory:
                 (new.id, new.name.casefold(), self._dump(new)),
             )
             if cursor.rowcount == 1:
-                return self._keep(new)
+                return self._cache.keep(new)
             stored = self._record(cursor, Computer, computer.id)
             if stored is None:  # pragma: no cover - ids are never deleted
                 raise StorageError(f"{self._name()} lost computer {computer.id!r}")
@@ -337,7 +333,7 @@ class PostgresInventory:
             )
             if cursor.rowcount != 1:
                 _raise_stale(cursor, "computer", computer.id, computer.version)
-            return self._keep(new)
+            return self._cache.keep(new)
 
         return self._write(update)
 
@@ -383,7 +379,7 @@ class PostgresInventory:
                 (new.id, *_product_columns(new), self._dump(new), new.computer_id),
             )
             if cursor.rowcount == 1:
-                return self._keep(new)
+                return self._cache.keep(new)
             stored = self._record(cursor, Product, product.id)
             if stored is not None:
                 return _same_or_conflict("product", product.id, product, stored)
@@ -422,7 +418,7 @@ class PostgresInventory:
                 ),
             )
             if cursor.rowcount == 1:
-                return self._keep(new)
+                return self._cache.keep(new)
             cursor.execute("SELECT version FROM products WHERE id = %s", (product.id,))
             row = cursor.fetchone()
             if row is None:
@@ -432,7 +428,7 @@ class PostgresInventory:
                     "product", product.id, expected=product.version, actual=row[0]
                 )
             self._move_product(cursor, product, new)
-            return self._keep(new)
+            return self._cache.keep(new)
 
         return self._write(update)
 
@@ -547,14 +543,14 @@ class PostgresInventory:
         def add(cursor: _Cursor) -> CilEntry:
             cursor.execute(_ADD_CONFIRMATION, row)
             if cursor.rowcount == 1:
-                return self._kept(entry)
+                return self._cache.keep_entry(entry)
             cursor.execute(_FIND_CONFIRMATION, row[:1])
             found = cursor.fetchone()
             stored = None if found is None else self._cil_entry(found, entry.installation_id)
             if stored is None or stored != entry:
                 iid = str(entry.installation_id)
                 raise ConcurrencyConflict("confirmation", iid, expected=0, actual=1)
-            return self._kept(stored)
+            return self._cache.keep_entry(stored)
 
         return self._write(add)
 
@@ -565,14 +561,18 @@ class PostgresInventory:
         it again asks the server nothing.
         """
         with self._lock:
-            known = self._cil.get(installation_id)
+            known = self._cache.entry(installation_id)
             if known is not None:
                 return known
 
             def find(cursor: _Cursor) -> CilEntry | None:
                 cursor.execute(_FIND_CONFIRMATION, (installation_id.digits,))
                 row = cursor.fetchone()
-                return None if row is None else self._kept(self._cil_entry(row, installation_id))
+                return (
+                    None
+                    if row is None
+                    else self._cache.keep_entry(self._cil_entry(row, installation_id))
+                )
 
             return self._read(find)
 
@@ -671,7 +671,7 @@ class PostgresInventory:
         if connection is not None:
             connection.close()
             self._connection = None
-        self._forget()  # what others wrote while it was down is unknown
+        self._cache.forget()  # what others wrote while it was down is unknown
         self._connection = connection = self._open()
         return connection
 
@@ -685,7 +685,7 @@ class PostgresInventory:
         """Return the connection, unless the open transaction can no longer write."""
         connection = self._live()
         if self._depth and self._failed is None and not _in_transaction(connection):
-            self._forget()  # the server ended the transaction (the connection is gone)
+            self._cache.forget()  # the server ended the transaction (the connection is gone)
             self._failed = f"{self._name()} lost the transaction"
         if self._failed is not None:
             raise StorageError(f"{self._failed}; nothing can be written until it ends")
@@ -744,7 +744,7 @@ class PostgresInventory:
 
     def _abandon(self, connection: _Connection) -> None:
         """Roll the open transaction back, if the server still has it; forget what it wrote."""
-        self._forget()
+        self._cache.forget()
         self._history.clear()
         if _in_transaction(connection):
             with contextlib.suppress(*_FAILURES):  # a dead connection has nothing to undo
@@ -761,7 +761,7 @@ class PostgresInventory:
             self._abandon(connection)
         if self._depth and self._failed is None and not _in_transaction(connection):
             self._history.clear()
-            self._forget()
+            self._cache.forget()
             self._failed = f"{self._name()} rolled the transaction back ({reason})"
         return StorageError(f"{self._name()} failed: {reason}")
 
@@ -848,30 +848,10 @@ class PostgresInventory:
     def _cached(self, cls: type[_Cached], row: Sequence[Any]) -> _Cached:
         """The record of an ``(id, version, data)`` row, decoded unless cached at that version."""
         record_id, version, data = row
-        known = self._cache.get((cls, record_id))
-        if known is not None and known.version == version:
-            return cast("_Cached", known)
-        return self._keep(self._load(cls, data))
-
-    def _forget(self) -> None:
-        """Drop every cached record: a rollback may have undone some of them."""
-        self._cache.clear()
-        self._cil.clear()
-
-    def _kept(self, entry: CilEntry) -> CilEntry:
-        """Cache *entry*, kept in the CIL; return it."""
-        if len(self._cil) >= _CACHED_RECORDS and entry.installation_id not in self._cil:
-            del self._cil[next(iter(self._cil))]  # the oldest cached
-        self._cil[entry.installation_id] = entry
-        return entry
-
-    def _keep(self, record: _Cached) -> _Cached:
-        """Cache *record* as the newest known version of its id; return it."""
-        key = (type(record), record.id)
-        if len(self._cache) >= _CACHED_RECORDS and key not in self._cache:
-            del self._cache[next(iter(self._cache))]  # the oldest cached
-        self._cache[key] = record
-        return record
+        known = self._cache.record(cls, record_id, version)
+        if known is not None:
+            return known
+        return self._cache.keep(self._load(cls, data))
 
     def _dump(self, record: object) -> str:
         return _ENCODE(self._converter.unstructure(record))
@@ -889,7 +869,7 @@ _SELECT: Final[dict[type[Any], LiteralString]] = {
     Computer: "SELECT id, version, data FROM computers WHERE id = %s",
     Product: "SELECT id, version, data FROM products WHERE id = %s",
 }
-_CACHED_RECORDS: Final = 1 << 17
+_CACHED_RECORDS: Final = LIMIT
 """How many decoded computers, products and CIL entries an inventory keeps, to read them again."""
 _VERSION_OF: Final[dict[str, LiteralString]] = {
     "computer": "SELECT version FROM computers WHERE id = %s",

@@ -37,11 +37,12 @@ import sqlite3
 import threading
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
 
 import attrs
 
 from mak._validate import replace
+from mak.adapters._cache import LIMIT, RecordCache
 
 # Imported at run time, though only annotations use some of them, so that Sphinx can
 # resolve every method's signature.
@@ -212,12 +213,7 @@ class SqliteInventory:
         self._depth = 0
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._converter = make_converter()
-        # Computers and products as last read or written here, by id: a row at the same
-        # version holds the same data, so reading it again needs no decoding. Emptied on
-        # any rollback, when a version written here may be taken by another writer.
-        self._cache: dict[tuple[type[Any], str], Computer | Product] = {}
-        # CIL entries read or written here: an entry never changes once kept.
-        self._cil: dict[InstallationId, CilEntry] = {}
+        self._cache = RecordCache(_CACHED_RECORDS)  # see mak.adapters._cache: when it is emptied
         self._connection: sqlite3.Connection | None = _open(self._path)
         try:
             _check_key_storage(self._connection, self._path, "codec" if key_codec else "clear")
@@ -295,7 +291,7 @@ class SqliteInventory:
                 yield
             except BaseException:
                 self._depth -= 1
-                self._forget()
+                self._cache.forget()
                 if _in_transaction(connection):
                     self._run(connection, "ROLLBACK")
                 self._failed = _ROLLED_BACK if self._depth else None
@@ -324,7 +320,7 @@ class SqliteInventory:
                 "INSERT INTO computers (id, version, name_folded, data) VALUES (?, 1, ?, ?)",
                 (new.id, new.name.casefold(), self._dump(new)),
             )
-            return self._keep(new)
+            return self._cache.keep(new)
 
         return self._write(add)
 
@@ -344,7 +340,7 @@ class SqliteInventory:
             )
             if cursor.rowcount != 1:
                 _raise_stale(connection, "computer", computer.id, computer.version)
-            return self._keep(new)
+            return self._cache.keep(new)
 
         return self._write(update)
 
@@ -387,7 +383,7 @@ class SqliteInventory:
                 " VALUES (?, 1, ?, ?, ?, ?, ?)",
                 (new.id, *_product_columns(new), self._dump(new)),
             )
-            return self._keep(new)
+            return self._cache.keep(new)
 
         return self._write(add)
 
@@ -401,12 +397,8 @@ class SqliteInventory:
 
         def update(connection: sqlite3.Connection) -> Product:
             new = replace(product, version=product.version + 1)
-            known = self._cache.get((Product, product.id))
-            if (
-                isinstance(known, Product)
-                and known.version == product.version
-                and _place(known) == _place(new)
-            ):
+            known = self._cache.record(Product, product.id, product.version)
+            if known is not None and _place(known) == _place(new):
                 # The row, if still at that version, is *known*: only the status and the data
                 # change, so no key, index or reference needs checking again.
                 cursor = connection.execute(
@@ -415,7 +407,7 @@ class SqliteInventory:
                 )
                 if cursor.rowcount != 1:
                     _raise_stale(connection, "product", product.id, product.version)
-                return self._keep(new)
+                return self._cache.keep(new)
             try:
                 cursor = connection.execute(
                     "UPDATE products SET version = ?, computer_id = ?, activation_id = ?,"
@@ -435,7 +427,7 @@ class SqliteInventory:
                 raise
             if cursor.rowcount != 1:
                 _raise_stale(connection, "product", product.id, product.version)
-            return self._keep(new)
+            return self._cache.keep(new)
 
         return self._write(update)
 
@@ -543,12 +535,12 @@ class SqliteInventory:
 
         def add(connection: sqlite3.Connection) -> CilEntry:
             if connection.execute(_ADD_CONFIRMATION, row).rowcount == 1:
-                return self._kept(entry)
+                return self._cache.keep_entry(entry)
             stored = self._cil_entry(connection.execute(_FIND_CONFIRMATION, row[:1]).fetchone())
             if stored != entry:
                 iid = str(entry.installation_id)
                 raise ConcurrencyConflict("confirmation", iid, expected=0, actual=1)
-            return self._kept(stored)
+            return self._cache.keep_entry(stored)
 
         return self._write(add)
 
@@ -576,15 +568,19 @@ class SqliteInventory:
         with self._lock:
             connection = self._live()
             if self._depth and not connection.in_transaction:
-                self._forget()  # SQLite rolled the open transaction back by itself
-            known = self._cil.get(installation_id)
+                self._cache.forget()  # SQLite rolled the open transaction back by itself
+            known = self._cache.entry(installation_id)
             if known is not None:
                 return known
             try:
                 row = connection.execute(_FIND_CONFIRMATION, (installation_id.digits,)).fetchone()
             except _FAILURES as error:
                 raise self._failure(error) from error
-            return None if row is None else self._kept(self._cil_entry(row, installation_id))
+            return (
+                None
+                if row is None
+                else self._cache.keep_entry(self._cil_entry(row, installation_id))
+            )
 
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept entries, or those of one computer, in the order they were added."""
@@ -643,7 +639,7 @@ class SqliteInventory:
                 try:
                     result = operation(connection)
                 except BaseException:
-                    self._forget()
+                    self._cache.forget()
                     # SQLite may have ended the transaction itself (a full disk, say).
                     if _in_transaction(connection):
                         connection.execute("ROLLBACK")
@@ -661,7 +657,7 @@ class SqliteInventory:
         connection = self._live()
         if self._depth and self._failed is None and not connection.in_transaction:
             # SQLite ends a transaction itself on some errors (a full disk, say).
-            self._forget()
+            self._cache.forget()
             self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
         if self._failed is not None:
             raise StorageError(f"{self._failed}; nothing can be written until it ends")
@@ -692,7 +688,7 @@ class SqliteInventory:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
             # A failed COMMIT may leave the transaction open; end it before reporting.
-            self._forget()
+            self._cache.forget()
             if _in_transaction(connection):
                 connection.execute("ROLLBACK")
             failure = self._failure(error)
@@ -750,31 +746,11 @@ class SqliteInventory:
         """The record of an ``(id, version, data)`` row, decoded unless cached at that version."""
         record_id, version, data = row
         if self._depth and not self._live().in_transaction:
-            self._forget()  # SQLite rolled the open transaction back by itself
-        known = self._cache.get((cls, record_id))
-        if known is not None and known.version == version:
-            return cast("_Cached", known)
-        return self._keep(self._load(cls, data))
-
-    def _forget(self) -> None:
-        """Drop every cached record: a rollback may have undone some of them."""
-        self._cache.clear()
-        self._cil.clear()
-
-    def _kept(self, entry: CilEntry) -> CilEntry:
-        """Cache *entry*, kept in the CIL; return it."""
-        if len(self._cil) >= _CACHED_RECORDS and entry.installation_id not in self._cil:
-            del self._cil[next(iter(self._cil))]  # the oldest cached
-        self._cil[entry.installation_id] = entry
-        return entry
-
-    def _keep(self, record: _Cached) -> _Cached:
-        """Cache *record* as the newest known version of its id; return it."""
-        key = (type(record), record.id)
-        if len(self._cache) >= _CACHED_RECORDS and key not in self._cache:
-            del self._cache[next(iter(self._cache))]  # the oldest cached
-        self._cache[key] = record
-        return record
+            self._cache.forget()  # SQLite rolled the open transaction back by itself
+        known = self._cache.record(cls, record_id, version)
+        if known is not None:
+            return known
+        return self._cache.keep(self._load(cls, data))
 
     def _token(self, key: ProductKey) -> str:
         """What the ``product_key`` column holds for *key*: the key, or its digest with a codec."""
@@ -822,7 +798,7 @@ _SELECT: Final[dict[type[Any], str]] = {
     Computer: "SELECT id, version, data FROM computers WHERE id = ?",
     Product: "SELECT id, version, data FROM products WHERE id = ?",
 }
-_CACHED_RECORDS: Final = 1 << 17
+_CACHED_RECORDS: Final = LIMIT
 """How many decoded computers and products an inventory keeps, to read them again."""
 _SELECT_KEY: Final = "SELECT data FROM product_keys WHERE product_key = ?"
 _VERSION_OF: Final = {
