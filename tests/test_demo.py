@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import re
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import pytest
 
 from mak.cli import main
 from mak.demo import run_demo
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 
 def used(output: str) -> list[int]:
@@ -55,3 +53,16 @@ def test_a_tiny_lab_counts_each_product_once(tmp_path: Path, computers: int) -> 
     products = int(re.search(r"computers, (\d+) products", text).group(1))  # type: ignore[union-attr]
     line = text.split("Local reactivation", 1)[1].split("\n")[1]
     assert sum(int(n) for n in re.findall(r" (\d+)(?:,|\s\()", line)) <= products
+
+
+def test_the_readme_demo_command_runs_the_demo() -> None:
+    """README's first command is ``python noxfile.py -s demo``: that session runs ``mak demo``."""
+    root = Path(__file__).resolve().parents[1]
+    assert "python noxfile.py -s demo" in (root / "README.md").read_text()
+    tree = ast.parse((root / "noxfile.py").read_text())
+    [session] = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "demo"]
+    calls = [n for n in ast.walk(session) if isinstance(n, ast.Call)]
+    runs = [c for c in calls if isinstance(c.func, ast.Attribute) and c.func.attr == "run"]
+    [run] = runs
+    words = [a.value for a in run.args if isinstance(a, ast.Constant)]
+    assert words == ["python", "-m", "mak", "demo"]
