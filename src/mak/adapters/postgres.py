@@ -185,8 +185,9 @@ class PostgresInventory:
     thread through it, behind a lock: calls from several threads are safe and run one at
     a time, and a transaction holds the lock until it ends. For parallel work open one
     inventory per thread or per process; the server and the version check keep them
-    from losing each other's updates. A connection the server dropped is opened again
-    at the next call outside a transaction.
+    from losing each other's updates. A connection the server dropped is noticed when a
+    call fails on it (that call raises :class:`~mak.errors.StorageError`), and opened
+    again at the next call outside a transaction.
 
     Raises :class:`~mak.errors.StorageError` when the server cannot be reached or
     refuses the login, when *schema* holds something other than a mak inventory, or
@@ -270,8 +271,10 @@ class PostgresInventory:
         block's further writes, and its normal end, then raise
         :class:`~mak.errors.StorageError`, so nobody believes those writes were kept.
         The same happens when the server aborts the transaction (a lost connection, a
-        deadlock, a statement timeout). The context holds the inventory's lock: other
-        threads' calls wait until it ends.
+        deadlock, a statement timeout), with one exception: a product moved to another
+        computer or activation ID is written behind a savepoint, so its failure, whatever
+        the cause, undoes that write alone and raises, leaving the transaction usable.
+        The context holds the inventory's lock: other threads' calls wait until it ends.
         """
         with self._lock:
             connection = self._writable()
