@@ -56,7 +56,7 @@ import time
 import uuid
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final, TypeAlias, cast
+from typing import IO, TYPE_CHECKING, Any, Final, TypeAlias, TypeVar, cast
 
 import attrs
 
@@ -1215,6 +1215,8 @@ def import_(
 
 
 _PRODUCT_FIELDS: Final = ("computer_id", "activation_id", "name", "family", "license_state")
+_Merged = TypeVar("_Merged", Computer, KeyRecord)
+
 _COMPUTER_FIELDS: Final = ("name", "address", "domain", "workgroup", "os_edition")
 _KEY_FIELDS: Final = ("channel", "edition", "remaining")
 
@@ -1299,40 +1301,53 @@ class _Merge:
         return False
 
     def _computer(self, entry: ComputerEntry) -> None:
-        incoming = entry.to_computer()
-        try:
-            stored = self.inventory.computer(entry.id)
-        except NotFound:
-            self.added += 1
-            self.writes.append(functools.partial(self.inventory.add_computer, incoming))
-            return
-        if attrs.evolve(stored, version=0) == incoming:
-            self.unchanged += 1
-            return
-        what = f"computer {entry.id!r}: {_differing(stored, incoming, _COMPUTER_FIELDS)} differ"
-        write = functools.partial(
-            self.inventory.update_computer, attrs.evolve(incoming, version=stored.version)
+        inventory = self.inventory
+        self._merge_record(
+            entry.to_computer(),
+            read=functools.partial(inventory.computer, entry.id),
+            add=inventory.add_computer,
+            update=inventory.update_computer,
+            label=f"computer {entry.id!r}",
+            fields=_COMPUTER_FIELDS,
         )
-        if self._differs(what):
-            self.writes.append(write)
 
     def _key(self, entry: KeyEntry) -> None:
         incoming = entry.to_record()
+        inventory = self.inventory
+        self._merge_record(
+            incoming,
+            read=functools.partial(inventory.key, entry.key),
+            add=inventory.add_key,
+            update=inventory.update_key,
+            label=f"key {incoming.id}",
+            fields=_KEY_FIELDS,
+        )
+
+    def _merge_record(  # noqa: PLR0913  # one record's every part
+        self,
+        incoming: _Merged,
+        *,
+        read: Callable[[], _Merged],
+        add: Callable[[_Merged], object],
+        update: Callable[[_Merged], object],
+        label: str,
+        fields: Sequence[str],
+    ) -> None:
+        """Plan to add *incoming*, update the stored record to it, or leave it be."""
         try:
-            stored = self.inventory.key(entry.key)
+            stored = read()
         except NotFound:
             self.added += 1
-            self.writes.append(functools.partial(self.inventory.add_key, incoming))
+            self.writes.append(functools.partial(add, incoming))
             return
-        if attrs.evolve(stored, version=0) == incoming:
+        if _validate.replace(stored, version=0) == incoming:
             self.unchanged += 1
             return
-        what = f"key {incoming.id}: {_differing(stored, incoming, _KEY_FIELDS)} differ"
-        write = functools.partial(
-            self.inventory.update_key, attrs.evolve(incoming, version=stored.version)
-        )
+        what = f"{label}: {_differing(stored, incoming, fields)} differ"
         if self._differs(what):
-            self.writes.append(write)
+            self.writes.append(
+                functools.partial(update, _validate.replace(incoming, version=stored.version))
+            )
 
     def _product(self, entry: ProductEntry) -> None:
         incoming = entry.to_product()
