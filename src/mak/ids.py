@@ -83,6 +83,14 @@ class IdLayout(enum.Enum):
 
 _IID_LAYOUTS: Final = {layout.value: layout for layout in (IdLayout.IID_54, IdLayout.IID_63)}
 _CID_LAYOUTS: Final = {layout.value: layout for layout in (IdLayout.CID_42, IdLayout.CID_48)}
+_LAYOUTS: Final = {layout.value: layout for layout in IdLayout}
+# Where each group starts and ends, by digit count: IDs are shown and stored grouped often.
+_GROUP_BOUNDS: Final = {
+    layout.value: tuple(
+        (start, start + layout.group_size) for start in range(0, layout.value, layout.group_size)
+    )
+    for layout in IdLayout
+}
 
 
 def compact(text: str) -> str:
@@ -106,13 +114,13 @@ class _GroupedDigits:
     @property
     def layout(self) -> IdLayout:
         """The layout the digit count implies."""
-        return IdLayout(len(self.digits))
+        return _LAYOUTS[len(self.digits)]
 
     @property
     def groups(self) -> tuple[str, ...]:
         """The groups of digits, each ending in its check digit."""
-        size = self.layout.group_size
-        return tuple(self.digits[i : i + size] for i in range(0, len(self.digits), size))
+        digits = self.digits
+        return tuple(digits[start:end] for start, end in _GROUP_BOUNDS[len(digits)])
 
     def __str__(self) -> str:
         return "-".join(self.groups)
