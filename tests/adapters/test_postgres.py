@@ -664,6 +664,7 @@ def test_an_add_racing_another_sessions_add_waits_for_it(
 
     with writer.transaction():
         writer.add_confirmation(entry)
+        assert writer.confirmations() == [entry]  # reading them sends the entries waiting
         thread = threading.Thread(target=race)
         thread.start()
         time.sleep(0.2)
@@ -672,6 +673,42 @@ def test_an_add_racing_another_sessions_add_waits_for_it(
     assert len(outcome) == 1
     assert isinstance(outcome[0], ConcurrencyConflict)
     assert racer.find_confirmation(entry.installation_id) == entry
+
+
+def test_entries_kept_in_a_transaction_are_sent_with_its_commit(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    writer, reader = opened(), opened()
+    entries = [make_confirmation(n) for n in range(1, 4)]
+    with writer.transaction():
+        for entry in entries:
+            assert writer.add_confirmation(entry) == entry
+        assert writer.add_confirmation(entries[0]) == entries[0]  # the same again: fine
+        with pytest.raises(ConcurrencyConflict):  # contradicts one waiting: refused at once
+            writer.add_confirmation(attrs.evolve(entries[0], partial_key="QQQQQ"))
+        assert writer.find_confirmation(entries[1].installation_id) == entries[1]
+        assert reader.find_confirmation(entries[1].installation_id) is None
+    assert reader.confirmations() == entries  # in the order they were kept
+
+
+def test_an_entry_another_session_stored_first_makes_the_commit_conflict(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    writer, racer = opened(), opened()
+    entry = make_confirmation(1)
+    theirs = attrs.evolve(entry, partial_key="QQQQQ")
+    block = writer.transaction()
+    block.__enter__()
+    writer.add_confirmation(make_confirmation(2))
+    writer.add_confirmation(entry)
+    racer.add_confirmation(theirs)  # committed at once, before the writer sends its own
+    with pytest.raises(ConcurrencyConflict):
+        block.__exit__(None, None, None)  # the commit
+    assert writer.confirmations() == [theirs]  # the writer's transaction is undone, all of it
+    with writer.transaction():  # the same entry stored meanwhile is no conflict
+        writer.add_confirmation(make_confirmation(2))
+        racer.add_confirmation(make_confirmation(2))
+    assert writer.confirmations() == [theirs, make_confirmation(2)]
 
 
 def test_moving_a_product_onto_a_place_another_session_takes_conflicts(

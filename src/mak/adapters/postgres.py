@@ -155,10 +155,22 @@ _PRODUCT_FILTERS: Final[dict[str, LiteralString]] = {
     "status": "status = %s",
     "computer": "computer_id = %s",
 }
+# Entries kept inside a transaction are sent together: one statement inserting the rows
+# of six arrays, each row unless its installation ID is kept already. When some were
+# left out, what is stored for them is read back and compared.
+_ADD_CONFIRMATIONS: Final = (
+    f"INSERT INTO confirmations ({_CIL_COLUMNS})"  # noqa: S608  # constant columns
+    " SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::timestamptz[]) ON CONFLICT (installation_id) DO NOTHING"
+)
+_FIND_CONFIRMATIONS: Final = (
+    f"SELECT {_CIL_COLUMNS} FROM confirmations WHERE installation_id = ANY(%s)"  # noqa: S608  # constant columns
+)
 _COPY_HISTORY: Final = "COPY history (computer_id, product_id, data) FROM STDIN"
-# History written inside a transaction is sent in one COPY at the latest when this many
-# records wait (and before the transaction ends, and before history is read).
+# History and CIL entries written inside a transaction are sent at the latest when this
+# many wait (and before the transaction ends, and before they are read back in bulk).
 _HISTORY_BUFFER: Final = 2000
+_CIL_BUFFER: Final = 5000
 # ASCII JSON: PostgreSQL text takes neither NUL nor lone surrogates, which free text
 # (an action's detail) may hold; escaped, they come back as they were.
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=True, separators=(",", ":")).encode
@@ -221,6 +233,7 @@ class PostgresInventory:
         self._depth = 0
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._history: list[tuple[str, str | None, str]] = []  # waiting for the next COPY
+        self._entries: dict[InstallationId, CilEntry] = {}  # kept in the transaction, unsent
         self._converter = make_converter()
         self._cache = RecordCache(_CACHED_RECORDS)  # see mak.adapters._cache: when it is emptied
         self._closed = False
@@ -529,11 +542,20 @@ class PostgresInventory:
         """Return *entry* once kept; keeping the same entry again changes nothing.
 
         A different entry for a kept installation ID raises
-        :class:`~mak.errors.ConcurrencyConflict` and writes nothing. Each call is one
-        statement and one round trip to the server (no commit of its own inside
-        :meth:`transaction`); when another session is keeping the same installation ID
-        at the same moment, it waits for that session's transaction to end.
+        :class:`~mak.errors.ConcurrencyConflict` and writes nothing. Outside
+        :meth:`transaction` each call is one statement, committed. Inside, entries are
+        sent together, in one statement, when the transaction commits (or when
+        :meth:`confirmations` reads them, or when thousands wait); an entry that
+        conflicts with one this inventory knows raises at once, while one conflicting
+        with an entry another session stored meanwhile makes the commit raise
+        :class:`~mak.errors.ConcurrencyConflict`, the whole transaction undone. When
+        another session is keeping the same installation ID at the same moment, the
+        commit waits for that session's transaction to end.
         """
+        with self._lock:
+            self._writable()
+            if self._depth:
+                return self._hold_confirmation(entry)
         row = (
             entry.installation_id.digits,
             entry.computer_id,
@@ -564,7 +586,7 @@ class PostgresInventory:
         it again asks the server nothing.
         """
         with self._lock:
-            known = self._cache.entry(installation_id)
+            known = self._entries.get(installation_id) or self._cache.entry(installation_id)
             if known is not None:
                 return known
 
@@ -582,6 +604,9 @@ class PostgresInventory:
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept entries, or those of one computer, in the order they were added."""
         select = f"SELECT {_CIL_COLUMNS} FROM confirmations"  # noqa: S608  # constant columns
+        with self._lock:
+            if self._entries:
+                self._write(self._send_confirmations)
         if computer_id is None:
             rows = self._rows(f"{select} ORDER BY seq", ())
         else:
@@ -736,11 +761,16 @@ class PostgresInventory:
 
     def _commit(self, connection: _Connection) -> None:
         try:
+            if self._entries:
+                self._send_confirmations(self._cursor_of(connection))
             if self._history:
                 self._send_history(self._cursor_of(connection))
             connection.execute("COMMIT")
         except _FAILURES as error:
-            failure = self._failure(connection, error, ending=True)
+            failure: MakError = self._failure(connection, error, ending=True)
+        except ConcurrencyConflict as conflict:
+            self._abandon(connection)
+            failure = conflict
         else:
             return
         raise failure
@@ -749,6 +779,7 @@ class PostgresInventory:
         """Roll the open transaction back, if the server still has it; forget what it wrote."""
         self._cache.forget()
         self._history.clear()
+        self._entries.clear()
         if _in_transaction(connection):
             with contextlib.suppress(*_FAILURES):  # a dead connection has nothing to undo
                 connection.execute("ROLLBACK")
@@ -764,6 +795,7 @@ class PostgresInventory:
             self._abandon(connection)
         if self._depth and self._failed is None and not _in_transaction(connection):
             self._history.clear()
+            self._entries.clear()
             self._cache.forget()
             self._failed = f"{self._name()} rolled the transaction back ({reason})"
         return StorageError(f"{self._name()} failed: {reason}")
@@ -773,6 +805,54 @@ class PostgresInventory:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return redact(" ".join(text.split()))
+
+    def _hold_confirmation(self, entry: CilEntry) -> CilEntry:
+        """Keep *entry* to be sent with the open transaction; refuse one a known entry contradicts."""
+        iid = entry.installation_id
+        known = self._entries.get(iid) or self._cache.entry(iid)
+        if known is not None:
+            if known != entry:
+                raise ConcurrencyConflict("confirmation", str(iid), expected=0, actual=1)
+            return known
+        self._entries[iid] = entry
+        if len(self._entries) >= _CIL_BUFFER:
+            self._write(self._send_confirmations)
+        return entry
+
+    def _send_confirmations(self, cursor: _Cursor) -> None:
+        """Insert the entries waiting in the open transaction, in one statement.
+
+        An installation ID stored meanwhile by another session is fine when the stored
+        entry is the same; a different one raises :class:`~mak.errors.ConcurrencyConflict`.
+        """
+        entries = {entry.installation_id.digits: entry for entry in self._entries.values()}
+        self._entries = {}
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        for digits, entry in entries.items():
+            row = (
+                digits,
+                entry.computer_id,
+                entry.activation_id,
+                entry.confirmation_id.digits,
+                entry.partial_key,
+                entry.acquired_at,
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        cursor.execute(_ADD_CONFIRMATIONS, columns)
+        conflicts: list[CilEntry] = []
+        if cursor.rowcount != len(entries):  # some were stored already: the same, or not?
+            cursor.execute(_FIND_CONFIRMATIONS, (columns[0],))
+            for row in cursor.fetchall():
+                entry = entries[row[0]]
+                if self._cil_entry(row, entry.installation_id) != entry:
+                    conflicts.append(entry)
+        for entry in entries.values():
+            if entry not in conflicts:
+                self._cache.keep_entry(entry)
+        if conflicts:
+            iid = str(conflicts[0].installation_id)
+            raise ConcurrencyConflict("confirmation", iid, expected=0, actual=1)
 
     def _send_history(self, cursor: _Cursor) -> None:
         """Send the history records waiting in the open transaction, in one ``COPY``."""
