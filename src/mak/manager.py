@@ -25,6 +25,7 @@ resumed after a crash, never spends an activation twice for one installation ID.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import hashlib
@@ -398,6 +399,34 @@ def _id_of(product: ProductRef) -> str:
     return product if isinstance(product, str) else product.id
 
 
+def _in_bulk(inventory: Inventory, method: str, keys: Sequence[object]) -> list[object] | None:
+    """The records *method* of :class:`~mak.ports.BulkReads` reads for *keys*.
+
+    ``None`` when the inventory lacks the method or its read fails: each record is
+    then read on its own. No keys, no read.
+    """
+    read = getattr(inventory, method, None)
+    if not keys:
+        return []
+    if not callable(read):
+        return None
+    try:
+        return list(cast("Iterable[object]", read(keys)))
+    except MakError:
+        return None
+
+
+def _known_ids(ids: Callable[[int], object], indexes: Iterable[int]) -> list[str]:
+    """The product ids of *indexes* that are strings; the rest fail when read on their own."""
+    found: list[str] = []
+    for index in indexes:
+        with contextlib.suppress(AttributeError):  # untyped callers may give anything
+            product_id = ids(index)
+            if isinstance(product_id, str):
+                found.append(product_id)
+    return found
+
+
 def _succeeded(report: BatchReport) -> list[str]:
     return [o.product_id for o in report.outcomes if o.ok and o.product_id is not None]
 
@@ -429,7 +458,13 @@ class _Batch:
     """What one verb's run shares: its outcomes, progress, open connections, service calls."""
 
     def __init__(
-        self, manager: VolumeActivationManager, action: str, total: int, progress: Progress | None
+        self,
+        manager: VolumeActivationManager,
+        action: str,
+        total: int,
+        progress: Progress | None,
+        *,
+        kept_ahead: bool = False,
     ) -> None:
         self.manager = manager
         self.action = action
@@ -439,13 +474,18 @@ class _Batch:
         self.service_calls = 0
         self.keys_kept: set[ProductKey] = set()  # in the inventory's keys: not looked up again
         self._endpoints: dict[str, ComputerEndpoint | TransportError] = {}
+        self._products_ahead: dict[str, Product] = {}
+        self._computers_ahead: dict[str, Computer] = {}
+        self._kept_ahead: dict[InstallationId, CilEntry | None] | None = {} if kept_ahead else None
         self._started = time.perf_counter()
 
     def endpoint(self, computer_id: str) -> ComputerEndpoint:
         """Return a connection to the computer, opened once per batch."""
         known = self._endpoints.get(computer_id)
         if known is None:
-            computer = self.manager.inventory.computer(computer_id)
+            computer = self._computers_ahead.pop(computer_id, None)
+            if computer is None:
+                computer = self.manager.inventory.computer(computer_id)
             try:
                 known = self.manager.connector.connect(computer)
             except TransportError as error:  # one timeout per computer, not one per product
@@ -454,6 +494,43 @@ class _Batch:
         if isinstance(known, TransportError):
             raise known
         return known
+
+    def read_ahead(self, product_ids: Sequence[str]) -> None:
+        """Read a chunk's products, their computers and (if asked) their CIL entries at once.
+
+        Only where the inventory has the methods of :class:`~mak.ports.BulkReads`: then
+        :meth:`product`, :meth:`endpoint` and :meth:`kept` answer from what was read,
+        once each. Should a read fail, each record is read on its own instead, and fails
+        on its own. A CIL entry another console keeps after this read is not seen: its
+        IID is asked for again, which the service answers with the same CID, unpaid.
+        """
+        inventory = self.manager.inventory
+        products = cast("list[Product]", _in_bulk(inventory, "products_by_id", product_ids) or [])
+        self._products_ahead = {product.id: product for product in products}
+        computer_ids = [p.computer_id for p in products if p.computer_id not in self._endpoints]
+        computers = cast(
+            "list[Computer]", _in_bulk(inventory, "computers_by_id", computer_ids) or []
+        )
+        self._computers_ahead = {computer.id: computer for computer in computers}
+        if self._kept_ahead is not None:
+            iids = [p.installation_id for p in products if p.installation_id is not None]
+            entries = cast(
+                "list[CilEntry] | None", _in_bulk(inventory, "find_confirmations", iids)
+            )
+            # Found or not, each IID asked for is known; unasked, each is looked up on its own.
+            self._kept_ahead = {} if entries is None else dict.fromkeys(iids)
+            self._kept_ahead.update((entry.installation_id, entry) for entry in entries or ())
+
+    def product(self, product_id: str) -> Product:
+        """Return the product read ahead for *product_id* (once), or read it now."""
+        known = self._products_ahead.pop(product_id, None)
+        return self.manager.inventory.product(product_id) if known is None else known
+
+    def kept(self, iid: InstallationId) -> CilEntry | None:
+        """Return the CIL entry of *iid* read ahead (once), or look it up now."""
+        if self._kept_ahead is not None and iid in self._kept_ahead:
+            return self._kept_ahead.pop(iid)
+        return self.manager.inventory.find_confirmation(iid)
 
     def done(self, index: int, outcome: Outcome, product: Product | None = None) -> None:
         """Keep the outcome of the *index*-th product, log it, and tell the progress callback."""
@@ -839,15 +916,15 @@ class VolumeActivationManager:
         if isinstance(given, bool) or not isinstance(given, int) or given < 1:
             raise InvalidComponent("batch size", repr(batch_size), "must be an int of 1 or more")
         refs = list(products)
-        batch = _Batch(self, "acquire_confirmation_ids", len(refs), progress)
+        batch = _Batch(self, "acquire_confirmation_ids", len(refs), progress, kept_ahead=True)
         pending: list[tuple[int, Product, CidRequest]] = []
 
         def one(index: int) -> None:
             ref = refs[index]
             product: Product | None = None
             try:
-                product = self.inventory.product(_id_of(ref))
-                request, detail = self._cid_request(product)
+                product = batch.product(_id_of(ref))
+                request, detail = self._cid_request(product, batch)
             except (_Refused, MakError) as failure:
                 self._fail(batch, index, _id_of(ref), product, failure)
                 return
@@ -856,12 +933,12 @@ class VolumeActivationManager:
             else:
                 pending.append((index, product, request))
 
-        self._in_transactions(batch, len(refs), one)
+        self._in_transactions(batch, len(refs), one, ids=lambda index: _id_of(refs[index]))
         for start in range(0, len(pending), batch_size):
             self._acquire_chunk(batch, pending[start : start + batch_size])
         return batch.report()
 
-    def _cid_request(self, product: Product) -> tuple[CidRequest | None, str]:
+    def _cid_request(self, product: Product, batch: _Batch) -> tuple[CidRequest | None, str]:
         """The request to send for *product*, or ``None`` and why it needs no service call."""
         if product.status is LicenseStatus.LICENSED:
             return None, "already licensed"
@@ -870,7 +947,7 @@ class VolumeActivationManager:
             raise _Refused(NO_PRODUCT_KEY, "no product key installed; collect first")
         if iid is None or product.extended_pid is None:
             raise _Refused(None, "no installation ID collected; run collect_installation_ids")
-        kept = self.inventory.find_confirmation(iid)
+        kept = batch.kept(iid)
         if kept is None:
             return CidRequest(installation_id=iid, extended_pid=product.extended_pid), ""
         cid = kept.confirmation_id
@@ -903,8 +980,12 @@ class VolumeActivationManager:
         # Every CID goes to the inventory, one transaction per batch, before any deposit.
         try:
             with self.inventory.transaction():
+                # Read again, in bulk where the inventory can: another console may have
+                # written them since the requests were made.
+                fresh = _in_bulk(self.inventory, "products_by_id", [p.id for _, p, _ in chunk])
+                again = {p.id: p for p in cast("list[Product]", fresh or [])}
                 kept = [
-                    self._keep(product, request, result, now)
+                    self._keep(again.get(product.id, product), request, result, now)
                     for (_, product, request), result in pairs
                 ]
         except MakError:
@@ -1235,7 +1316,7 @@ class VolumeActivationManager:
             product: Product | None = None
             staged: _Staged | None = None
             try:
-                product = self.inventory.product(product_id)
+                product = batch.product(product_id)
                 staged = _Staged(product.id, product)
                 token = _STAGED.set(staged)
                 try:
@@ -1256,15 +1337,24 @@ class VolumeActivationManager:
                     staged=staged,
                 )
 
-        self._in_transactions(batch, len(refs), one)
+        self._in_transactions(batch, len(refs), one, ids=lambda index: _id_of(refs[index]))
         return batch.report()
 
-    def _in_transactions(self, batch: _Batch, count: int, one: Callable[[int], None]) -> None:
+    def _in_transactions(
+        self,
+        batch: _Batch,
+        count: int,
+        one: Callable[[int], None],
+        *,
+        ids: Callable[[int], object] | None = None,
+    ) -> None:
         """Run ``one(index)`` for each index, the inventory writes of each chunk in one transaction.
 
         Each product's failure is caught by *one*; only the transaction itself can fail
         (its start, or its commit). A chunk whose transaction cannot start runs without
         one; one whose commit fails reports its products failed, nothing of them stored.
+        With *ids* (the product id of each index), each chunk's products are read ahead
+        in one read where the inventory can (:meth:`_Batch.read_ahead`).
         """
         for start in range(0, count, _CHUNK):
             indexes = range(start, min(start + _CHUNK, count))
@@ -1272,6 +1362,8 @@ class VolumeActivationManager:
             try:
                 with self.inventory.transaction():
                     begun = True
+                    if ids is not None:
+                        batch.read_ahead(_known_ids(ids, indexes))
                     for index in indexes:
                         one(index)
             except MakError as error:

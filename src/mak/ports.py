@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActivationService",
+    "BulkReads",
     "CidRequest",
     "CidResult",
     "Clock",
@@ -353,4 +354,28 @@ class Inventory(Protocol):
         the whole outer transaction at once, and any later write in it, and its end,
         raise :class:`~mak.errors.StorageError` (no savepoints).
         """
+        ...
+
+
+class BulkReads(Protocol):
+    """What an inventory may add to :class:`Inventory` to be read a chunk at a time.
+
+    It is optional, method by method: the manager looks for each and, where one is
+    missing, reads record by record. An inventory behind a network (PostgreSQL) saves
+    round trips with them. mak's three inventories have all three.
+    """
+
+    def products_by_id(self, product_ids: Sequence[str], /) -> list[Product]:
+        """Return the stored products among *product_ids*, in the order given, once each.
+
+        Ids not stored are left out rather than raising :class:`~mak.errors.NotFound`.
+        """
+        ...
+
+    def computers_by_id(self, computer_ids: Sequence[str], /) -> list[Computer]:
+        """Return the stored computers among *computer_ids*, in the order given, once each."""
+        ...
+
+    def find_confirmations(self, installation_ids: Sequence[InstallationId], /) -> list[CilEntry]:
+        """Return the kept confirmations among *installation_ids*, in the order given, once each."""
         ...

@@ -32,7 +32,7 @@ from mak.errors import ConcurrencyConflict, NotFound, StorageError
 from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator
+    from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 
     from mak.catalog import ProductFamily
     from mak.ids import InstallationId
@@ -111,6 +111,11 @@ class InMemoryInventory:
         with self._lock:
             return _get("computer", self._computers, computer_id)
 
+    def computers_by_id(self, computer_ids: Sequence[str], /) -> list[Computer]:
+        """Return the stored computers among *computer_ids*, in the order given, once each."""
+        with self._lock:
+            return _present(self._computers, computer_ids)
+
     def computers(self, *, name: str | None = None) -> list[Computer]:
         """Return the computers, or those named *name* (compared casefolded), by id."""
         with self._lock:
@@ -163,6 +168,11 @@ class InMemoryInventory:
         """Return the product with that id, or raise :class:`~mak.errors.NotFound`."""
         with self._lock:
             return _get("product", self._products, product_id)
+
+    def products_by_id(self, product_ids: Sequence[str], /) -> list[Product]:
+        """Return the stored products among *product_ids*, in the order given, once each."""
+        with self._lock:
+            return _present(self._products, product_ids)
 
     def products(
         self,
@@ -252,6 +262,11 @@ class InMemoryInventory:
         """Return the confirmation kept for *installation_id*, or ``None``."""
         with self._lock:
             return self._confirmations.get(installation_id)
+
+    def find_confirmations(self, installation_ids: Sequence[InstallationId], /) -> list[CilEntry]:
+        """Return the kept confirmations among *installation_ids*, in the order given, once each."""
+        with self._lock:
+            return _present(self._confirmations, installation_ids)
 
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept confirmations, or a computer's, in the order they were added."""
@@ -417,3 +432,9 @@ def _same_or_conflict(
     if attrs.evolve(record, version=stored.version) == stored:
         return stored
     raise ConcurrencyConflict(kind, record_id, expected=record.version, actual=stored.version)
+
+
+def _present(table: Mapping[_K, _V], keys: Iterable[_K]) -> list[_V]:
+    """The values *table* holds for *keys*, in their order, each key once."""
+    found = (table.get(key) for key in dict.fromkeys(keys))
+    return [value for value in found if value is not None]

@@ -166,6 +166,17 @@ _ADD_CONFIRMATIONS: Final = (
 _FIND_CONFIRMATIONS: Final = (
     f"SELECT {_CIL_COLUMNS} FROM confirmations WHERE installation_id = ANY(%s)"  # noqa: S608  # constant columns
 )
+_LOCK_PRODUCTS: Final = (
+    "SELECT id, version, data FROM products WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+)
+# Updates of products the transaction holds, sent together: each written over the
+# version read when it was locked.
+_UPDATE_HELD: Final = (
+    "UPDATE products AS p SET version = v.version, family = v.family, status = v.status,"
+    " data = v.data FROM unnest(%b::text[], %b::integer[], %b::integer[], %b::text[],"
+    " %b::smallint[], %b::text[]) AS v (id, version, held, family, status, data)"
+    " WHERE p.id = v.id AND p.version = v.held"
+)
 _COPY_HISTORY: Final = "COPY history (computer_id, product_id, data) FROM STDIN"
 # History and CIL entries written inside a transaction are sent at the latest when this
 # many wait (and before the transaction ends, and before they are read back in bulk).
@@ -234,6 +245,8 @@ class PostgresInventory:
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._history: list[tuple[str, str | None, str]] = []  # waiting for the next COPY
         self._entries: dict[InstallationId, CilEntry] = {}  # kept in the transaction, unsent
+        self._held: dict[str, Product] = {}  # products the transaction locked, as stored
+        self._updates: dict[str, Product] = {}  # their updates, unsent
         self._converter = make_converter()
         self._cache = RecordCache(_CACHED_RECORDS)  # see mak.adapters._cache: when it is emptied
         self._closed = False
@@ -360,6 +373,10 @@ class PostgresInventory:
             raise NotFound("computer", computer_id)
         return found
 
+    def computers_by_id(self, computer_ids: Sequence[str], /) -> list[Computer]:
+        """Return the stored computers among *computer_ids*, in the order given, once each."""
+        return self._records_by_id(Computer, computer_ids)
+
     def computers(self, *, name: str | None = None) -> list[Computer]:
         """Return every computer, or those named *name* ignoring case, sorted by id."""
         if name is None:
@@ -382,6 +399,7 @@ class PostgresInventory:
         """
 
         def add(cursor: _Cursor) -> Product:
+            self._send_waiting_updates()  # the reads below compare with stored products
             new = replace(product, version=1)
             # One statement that cannot fail on a constraint, so that a refused add
             # leaves an open transaction going: it inserts nothing when the computer is
@@ -415,45 +433,91 @@ class PostgresInventory:
         another product of the computer has the same activation ID.
         """
 
-        def update(cursor: _Cursor) -> Product:
-            new = replace(product, version=product.version + 1)
-            # Most updates leave the product where it was: written with that as a
-            # condition, they touch no unique key or reference and cannot fail.
-            cursor.execute(
-                "UPDATE products SET version = %s, family = %s, status = %s, data = %s"
-                " WHERE id = %s AND version = %s AND computer_id = %s AND activation_id = %s",
-                (
-                    new.version,
-                    new.family.value,
-                    int(new.status),
-                    self._dump(new),
-                    new.id,
-                    product.version,
-                    new.computer_id,
-                    new.activation_id,
-                ),
-            )
-            if cursor.rowcount == 1:
-                return self._cache.keep(new)
-            cursor.execute("SELECT version FROM products WHERE id = %s", (product.id,))
-            row = cursor.fetchone()
-            if row is None:
-                raise NotFound("product", product.id)
-            if row[0] != product.version:
-                raise ConcurrencyConflict(
-                    "product", product.id, expected=product.version, actual=row[0]
-                )
-            self._move_product(cursor, product, new)
-            return self._cache.keep(new)
+        with self._lock:
+            held = self._updates.get(product.id) or self._held.get(product.id)
+            if self._depth and held is not None:
+                self._writable()
+                if product.version != held.version:
+                    raise ConcurrencyConflict(
+                        "product", product.id, expected=product.version, actual=held.version
+                    )
+                if _place(product) == _place(held):  # its row is locked: sent at commit
+                    new = replace(product, version=product.version + 1)
+                    self._updates[new.id] = new
+                    return self._cache.keep(new)
+                self._send_waiting_updates()  # a move: written now, as any other
+                moved = self._write(lambda cursor: self._update_product(cursor, product))
+                self._held[moved.id] = moved
+                return moved
+        return self._write(lambda cursor: self._update_product(cursor, product))
 
-        return self._write(update)
+    def _update_product(self, cursor: _Cursor, product: Product) -> Product:
+        """Write *product* at the next version, in one statement unless it moves."""
+        new = replace(product, version=product.version + 1)
+        # Most updates leave the product where it was: written with that as a
+        # condition, they touch no unique key or reference and cannot fail.
+        cursor.execute(
+            "UPDATE products SET version = %s, family = %s, status = %s, data = %s"
+            " WHERE id = %s AND version = %s AND computer_id = %s AND activation_id = %s",
+            (
+                new.version,
+                new.family.value,
+                int(new.status),
+                self._dump(new),
+                new.id,
+                product.version,
+                new.computer_id,
+                new.activation_id,
+            ),
+        )
+        if cursor.rowcount == 1:
+            return self._cache.keep(new)
+        cursor.execute("SELECT version FROM products WHERE id = %s", (product.id,))
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound("product", product.id)
+        if row[0] != product.version:
+            raise ConcurrencyConflict(
+                "product", product.id, expected=product.version, actual=row[0]
+            )
+        self._move_product(cursor, product, new)
+        return self._cache.keep(new)
 
     def product(self, product_id: str, /) -> Product:
         """Return the product with that id, or raise :class:`~mak.errors.NotFound`."""
+        with self._lock:
+            held = self._updates.get(product_id) or self._held.get(product_id)
+            if held is not None:  # locked by the open transaction: as this inventory has it
+                return held
         found = self._read(lambda cursor: self._record(cursor, Product, product_id))
         if found is None:
             raise NotFound("product", product_id)
         return found
+
+    def products_by_id(self, product_ids: Sequence[str], /) -> list[Product]:
+        """Return the stored products among *product_ids*, in the order given, once each.
+
+        One statement for them all: the manager reads a chunk of products this way.
+        Inside :meth:`transaction` it also locks their rows until the transaction ends
+        (``SELECT ... FOR UPDATE``, in id order): other sessions' writes to them wait,
+        and this inventory's updates of them are checked against the version it holds,
+        at once, and sent together when the transaction commits.
+        """
+        with self._lock:
+            if not self._depth:
+                return self._records_by_id(Product, product_ids)
+            wanted = list(dict.fromkeys(product_ids))
+            fresh = [product_id for product_id in wanted if product_id not in self._held]
+            if fresh:
+
+                def lock(cursor: _Cursor) -> None:
+                    cursor.execute(_LOCK_PRODUCTS, (fresh,))
+                    for row in cursor.fetchall():
+                        self._held[row[0]] = self._cached(Product, row)
+
+                self._write(lock)
+            held = (self._updates.get(i) or self._held.get(i) for i in wanted)
+            return [product for product in held if product is not None]
 
     def products(
         self,
@@ -477,7 +541,9 @@ class PostgresInventory:
         parameters = [value for value in given.values() if value is not None]
         where: LiteralString = " WHERE " + " AND ".join(clauses) if clauses else ""
         query = f"SELECT id, version, data FROM products{where} ORDER BY id"  # noqa: S608  # fixed clauses, bound values
-        return [self._cached(Product, row) for row in self._rows(query, parameters)]
+        with self._lock:
+            self._send_waiting_updates()
+            return [self._cached(Product, row) for row in self._rows(query, parameters)]
 
     # --- keys -------------------------------------------------------------------------
 
@@ -600,6 +666,30 @@ class PostgresInventory:
                 )
 
             return self._read(find)
+
+    def find_confirmations(self, installation_ids: Sequence[InstallationId], /) -> list[CilEntry]:
+        """Return the kept confirmations among *installation_ids*, in the order given, once each.
+
+        Those this inventory knows are not asked for; the rest in one statement.
+        """
+        with self._lock:
+            wanted = list(dict.fromkeys(installation_ids))
+            known = {
+                iid: entry
+                for iid in wanted
+                if (entry := self._entries.get(iid) or self._cache.entry(iid)) is not None
+            }
+            unknown = {iid.digits: iid for iid in wanted if iid not in known}
+            if unknown:
+
+                def fetch(cursor: _Cursor) -> None:
+                    cursor.execute(_FIND_CONFIRMATIONS, (list(unknown),))
+                    for row in cursor.fetchall():
+                        iid = unknown[row[0]]
+                        known[iid] = self._cache.keep_entry(self._cil_entry(row, iid))
+
+                self._read(fetch)
+            return [known[iid] for iid in wanted if iid in known]
 
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept entries, or those of one computer, in the order they were added."""
@@ -761,6 +851,8 @@ class PostgresInventory:
 
     def _commit(self, connection: _Connection) -> None:
         try:
+            if self._updates:
+                self._send_updates(self._cursor_of(connection))
             if self._entries:
                 self._send_confirmations(self._cursor_of(connection))
             if self._history:
@@ -772,14 +864,13 @@ class PostgresInventory:
             self._abandon(connection)
             failure = conflict
         else:
+            self._held.clear()  # unlocked by the commit
             return
         raise failure
 
     def _abandon(self, connection: _Connection) -> None:
         """Roll the open transaction back, if the server still has it; forget what it wrote."""
-        self._cache.forget()
-        self._history.clear()
-        self._entries.clear()
+        self._forget_unsent()
         if _in_transaction(connection):
             with contextlib.suppress(*_FAILURES):  # a dead connection has nothing to undo
                 connection.execute("ROLLBACK")
@@ -794,9 +885,7 @@ class PostgresInventory:
         ):
             self._abandon(connection)
         if self._depth and self._failed is None and not _in_transaction(connection):
-            self._history.clear()
-            self._entries.clear()
-            self._cache.forget()
+            self._forget_unsent()
             self._failed = f"{self._name()} rolled the transaction back ({reason})"
         return StorageError(f"{self._name()} failed: {reason}")
 
@@ -805,6 +894,40 @@ class PostgresInventory:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return redact(" ".join(text.split()))
+
+    def _send_waiting_updates(self) -> None:
+        """Send the held products' updates now: a statement about to run reads their rows."""
+        if self._updates:
+            self._write(self._send_updates)
+
+    def _forget_unsent(self) -> None:
+        """Forget what the transaction wrote, sent or not, and the rows it held: it is undone."""
+        self._cache.forget()
+        self._history.clear()
+        self._entries.clear()
+        self._updates.clear()
+        self._held.clear()
+
+    def _send_updates(self, cursor: _Cursor) -> None:
+        """Write the updates of held products waiting in the open transaction, in one statement."""
+        updates, self._updates = self._updates, {}
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        for new in updates.values():
+            row = (
+                new.id,
+                new.version,
+                self._held[new.id].version,
+                new.family.value,
+                int(new.status),
+                self._dump(new),
+            )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        cursor.execute(_UPDATE_HELD, columns)
+        if cursor.rowcount != len(updates):  # the rows are locked: only a bypass gets here
+            first = next(iter(updates.values()))
+            raise ConcurrencyConflict("product", first.id, expected=first.version - 1, actual=None)
+        self._held.update(updates)
 
     def _hold_confirmation(self, entry: CilEntry) -> CilEntry:
         """Keep *entry* to be sent with the open transaction; refuse one a known entry contradicts."""
@@ -922,6 +1045,17 @@ class PostgresInventory:
         row = cursor.fetchone()
         return None if row is None else self._load(KeyRecord, row[0])
 
+    def _records_by_id(self, cls: type[_Cached], record_ids: Sequence[str]) -> list[_Cached]:
+        """The computers or products among *record_ids*, in their order, in one statement."""
+        wanted = list(dict.fromkeys(record_ids))
+
+        def fetch(cursor: _Cursor) -> list[_Cached]:
+            cursor.execute(_SELECT_ANY[cls], (wanted,))
+            found = {row[0]: self._cached(cls, row) for row in cursor.fetchall()}
+            return [found[record_id] for record_id in wanted if record_id in found]
+
+        return self._read(fetch)
+
     def _record(self, cursor: _Cursor, cls: type[_Cached], record_id: str) -> _Cached | None:
         """The computer or product with that id, ``None`` if there is none."""
         cursor.execute(_SELECT[cls], (record_id,))
@@ -951,6 +1085,10 @@ _ROLLED_BACK: Final = "Transaction rolled back: an exception left a nested trans
 _SELECT: Final[dict[type[Any], LiteralString]] = {
     Computer: "SELECT id, version, data FROM computers WHERE id = %s",
     Product: "SELECT id, version, data FROM products WHERE id = %s",
+}
+_SELECT_ANY: Final[dict[type[Any], LiteralString]] = {
+    Computer: "SELECT id, version, data FROM computers WHERE id = ANY(%s)",
+    Product: "SELECT id, version, data FROM products WHERE id = ANY(%s)",
 }
 _CACHED_RECORDS: Final = LIMIT
 """How many decoded computers, products and CIL entries an inventory keeps, to read them again."""
@@ -1014,6 +1152,11 @@ def _require_activation_free(cursor: _Cursor, product: Product) -> None:
     row = cursor.fetchone()
     if row is not None:
         raise ConcurrencyConflict("product", product.id, expected=product.version, actual=row[0])
+
+
+def _place(product: Product) -> tuple[str, str]:
+    """Where a product is: its computer and activation ID, which unique keys hold."""
+    return product.computer_id, product.activation_id
 
 
 def _product_columns(product: Product) -> tuple[str, str, str, int]:
