@@ -457,7 +457,7 @@ def _merge(action: str, reports: Sequence[BatchReport]) -> BatchReport:
 class _Batch:
     """What one verb's run shares: its outcomes, progress, open connections, service calls."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913  # a batch, and what it reads ahead
         self,
         manager: VolumeActivationManager,
         action: str,
@@ -465,6 +465,7 @@ class _Batch:
         progress: Progress | None,
         *,
         kept_ahead: bool = False,
+        computers_ahead: bool = True,
     ) -> None:
         self.manager = manager
         self.action = action
@@ -477,6 +478,7 @@ class _Batch:
         self._products_ahead: dict[str, Product] = {}
         self._computers_ahead: dict[str, Computer] = {}
         self._kept_ahead: dict[InstallationId, CilEntry | None] | None = {} if kept_ahead else None
+        self._reads_computers = computers_ahead
         self._started = time.perf_counter()
 
     def endpoint(self, computer_id: str) -> ComputerEndpoint:
@@ -496,7 +498,7 @@ class _Batch:
         return known
 
     def read_ahead(self, product_ids: Sequence[str]) -> None:
-        """Read a chunk's products, their computers and (if asked) their CIL entries at once.
+        """Read a chunk's products, and as asked their computers and CIL entries, at once.
 
         Only where the inventory has the methods of :class:`~mak.ports.BulkReads`: then
         :meth:`product`, :meth:`endpoint` and :meth:`kept` answer from what was read,
@@ -507,7 +509,11 @@ class _Batch:
         inventory = self.manager.inventory
         products = cast("list[Product]", _in_bulk(inventory, "products_by_id", product_ids) or [])
         self._products_ahead = {product.id: product for product in products}
-        computer_ids = [p.computer_id for p in products if p.computer_id not in self._endpoints]
+        computer_ids = [
+            p.computer_id
+            for p in products
+            if self._reads_computers and p.computer_id not in self._endpoints
+        ]
         computers = cast(
             "list[Computer]", _in_bulk(inventory, "computers_by_id", computer_ids) or []
         )
@@ -916,7 +922,14 @@ class VolumeActivationManager:
         if isinstance(given, bool) or not isinstance(given, int) or given < 1:
             raise InvalidComponent("batch size", repr(batch_size), "must be an int of 1 or more")
         refs = list(products)
-        batch = _Batch(self, "acquire_confirmation_ids", len(refs), progress, kept_ahead=True)
+        batch = _Batch(
+            self,
+            "acquire_confirmation_ids",
+            len(refs),
+            progress,
+            kept_ahead=True,
+            computers_ahead=False,  # the service is asked, not the computers
+        )
         pending: list[tuple[int, Product, CidRequest]] = []
 
         def one(index: int) -> None:

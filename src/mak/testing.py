@@ -47,7 +47,7 @@ import datetime as dt
 import re
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 import attrs
 import pytest
@@ -284,6 +284,14 @@ def _caught_failure(inventory: Inventory, write: Callable[[], object]) -> None:
     with contextlib.suppress(_Boom), inventory.transaction():
         write()
         raise _Boom
+
+
+def _bulk(inventory: Inventory, method: str) -> Callable[[list[Any]], list[Any]]:
+    """The optional bulk read *method* of :class:`~mak.ports.BulkReads`, or skip the test."""
+    read = getattr(inventory, method, None)
+    if not callable(read):
+        pytest.skip(f"{type(inventory).__name__} has no {method} (mak.ports.BulkReads)")
+    return cast("Callable[[list[Any]], list[Any]]", read)
 
 
 def _fail_in(transaction: Callable[[], object]) -> None:
@@ -1307,6 +1315,74 @@ class InventoryContract:
         assert not writer.is_alive()
         assert errors == []
         assert [c.id for c in inventory.computers()] == ["computer-0002"]
+
+    # --- bulk reads (optional: mak.ports.BulkReads) -----------------------------------------
+
+    def test_products_by_id_gives_those_stored_in_the_order_asked(
+        self, inventory: Inventory
+    ) -> None:
+        """products_by_id follows the ids' order, once each, leaving unknown ids out."""
+        read = _bulk(inventory, "products_by_id")
+        inventory.add_computer(make_computer(1))
+        first, second = (inventory.add_product(make_product(n)) for n in (1, 2))
+        asked = ["product-0002", "product-9999", "product-0001", "product-0002"]
+        assert read(asked) == [second, first]
+        assert read([]) == []
+
+    def test_computers_by_id_gives_those_stored_in_the_order_asked(
+        self, inventory: Inventory
+    ) -> None:
+        """computers_by_id follows the ids' order, once each, leaving unknown ids out."""
+        read = _bulk(inventory, "computers_by_id")
+        first, second = (inventory.add_computer(make_computer(n)) for n in (1, 2))
+        assert read(["computer-0002", "computer-9999", "computer-0001"]) == [second, first]
+
+    def test_find_confirmations_gives_those_kept_in_the_order_asked(
+        self, inventory: Inventory
+    ) -> None:
+        """find_confirmations follows the IIDs' order, once each, leaving unknown IIDs out."""
+        read = _bulk(inventory, "find_confirmations")
+        first, second = (inventory.add_confirmation(make_confirmation(n)) for n in (1, 2))
+        asked = [make_installation_id(n) for n in (2, 3, 1, 2)]
+        assert read(asked) == [second, first]
+
+    def test_products_read_in_bulk_in_a_transaction_update_as_any_other(
+        self, inventory: Inventory
+    ) -> None:
+        """Products read in bulk inside a transaction are updated, read and listed as usual."""
+        read = _bulk(inventory, "products_by_id")
+        inventory.add_computer(make_computer(1))
+        product = inventory.add_product(make_product(1))
+        with inventory.transaction():
+            [held] = read([product.id])
+            updated = inventory.update_product(attrs.evolve(held, name="changed"))
+            assert updated.version == product.version + 1
+            with pytest.raises(ConcurrencyConflict):  # stale, refused at once
+                inventory.update_product(attrs.evolve(held, name="stale"))
+            assert inventory.product(product.id) == updated
+            assert read([product.id]) == [updated]
+            assert inventory.products(computer_id=product.computer_id) == [updated]
+            again = inventory.update_product(attrs.evolve(updated, name="again"))
+        assert inventory.product(product.id) == again
+        assert again.version == product.version + 2
+
+    def test_products_read_in_bulk_in_an_undone_transaction_keep_nothing(
+        self, inventory: Inventory
+    ) -> None:
+        """An exception undoes the updates of products read in bulk, as every other write."""
+        read = _bulk(inventory, "products_by_id")
+        inventory.add_computer(make_computer(1))
+        product = inventory.add_product(make_product(1))
+
+        def fail() -> None:
+            with inventory.transaction():
+                [held] = read([product.id])
+                inventory.update_product(attrs.evolve(held, name="changed"))
+                raise _Boom
+
+        _fail_in(fail)
+        assert inventory.product(product.id) == product
+        assert inventory.update_product(attrs.evolve(product, name="later")).version == 2
 
 
 # --- the clearinghouse ---------------------------------------------------------------------

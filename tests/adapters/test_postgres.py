@@ -1031,3 +1031,48 @@ def test_two_managers_in_two_processes_license_every_product_once(schema: str) -
     # IID asked again with the same CID, free): exactly one activation per product.
     charged = set(results[0]["answered"]) | set(results[1]["answered"])
     assert charged == set(by_iid)
+
+
+def test_products_read_in_bulk_in_a_transaction_are_locked_until_it_ends(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    first, second, reader = opened(), opened(), opened()
+    first.add_computer(make_computer(1))
+    product = first.add_product(make_product(1))
+    outcome: list[object] = []
+
+    def race() -> None:
+        try:
+            outcome.append(second.update_product(attrs.evolve(product, name="theirs")))
+        except MakError as error:
+            outcome.append(error)
+
+    with first.transaction():
+        [held] = first.products_by_id([product.id])
+        ours = first.update_product(attrs.evolve(held, name="ours"))
+        thread = threading.Thread(target=race)
+        thread.start()
+        time.sleep(0.2)
+        assert outcome == []  # waiting for the lock
+        assert reader.product(product.id) == product  # the update is not sent yet
+    thread.join(30)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], ConcurrencyConflict)  # written from the version ours replaced
+    assert second.product(product.id) == ours
+
+
+def test_updates_of_held_products_are_sent_in_one_statement_at_commit(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    inventory, reader = opened(), opened()
+    inventory.add_computer(make_computer(1))
+    products = [inventory.add_product(make_product(n)) for n in range(1, 4)]
+    with inventory.transaction():
+        held = inventory.products_by_id([p.id for p in products])
+        updated = [inventory.update_product(attrs.evolve(p, name="changed")) for p in held]
+        with psycopg.connect(URL, autocommit=True) as watcher:
+            table = psycopg.sql.Identifier(inventory.schema, "products")
+            query = psycopg.sql.SQL("SELECT version FROM {} ORDER BY id").format(table)
+            # Another session waits for nothing: the rows still hold the versions read.
+            assert watcher.execute(query).fetchall() == [(1,), (1,), (1,)]
+    assert reader.products() == updated
