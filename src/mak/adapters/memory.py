@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
 import attrs
@@ -391,17 +392,16 @@ class InMemoryInventory:
         """Set ``table[key]``, remembering how to undo it inside a transaction."""
         if self._depth:
             if key in table:
-                old = table[key]
-                self._undo.append(lambda: table.__setitem__(key, old))
+                self._undo.append(partial(table.__setitem__, key, table[key]))
             else:
-                self._undo.append(lambda: table.pop(key))
+                self._undo.append(partial(table.pop, key))
         table[key] = value
 
     def _pop(self, table: dict[_K, _V], key: _K) -> None:
         """Remove ``table[key]``, remembering how to undo it inside a transaction."""
         old = table.pop(key)
         if self._depth:
-            self._undo.append(lambda: table.__setitem__(key, old))
+            self._undo.append(partial(table.__setitem__, key, old))
 
     def _roll_back(self) -> None:
         """Undo every write of the transaction, newest first."""
