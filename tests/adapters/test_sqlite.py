@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 import sqlite3
 import stat
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from mak.model import Product
     from mak.ports import Inventory
 
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
@@ -616,6 +618,217 @@ def test_a_write_waiting_too_long_for_a_lock_is_a_storage_error(
         blocker.execute("ROLLBACK")
         blocker.close()
     assert inventory.add_computer(make_computer(1)).version == 1
+
+
+# --- the read cache and the writes held back ------------------------------------------------
+
+
+def traced(inventory: SqliteInventory) -> list[str]:
+    """The first word of each statement *inventory* runs from now on (one per executemany row)."""
+    statements: list[str] = []
+    connection = inventory._connection
+    assert connection is not None
+    connection.set_trace_callback(lambda sql: statements.append(sql.split()[0]))
+    return statements
+
+
+def refuse_history(inventory: SqliteInventory, word: str) -> None:
+    """Make SQLite refuse, as a failing disk would, every history row whose data holds *word*."""
+    connection = inventory._connection
+    assert connection is not None
+    connection.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON history"
+        f" WHEN instr(NEW.data, '{word}') BEGIN SELECT RAISE(ABORT, 'the disk said no'); END"
+    )
+
+
+def stored_in(inventory: SqliteInventory) -> Product:
+    """A computer and a product added to *inventory*; return the product as stored."""
+    inventory.add_computer(make_computer(1))
+    return inventory.add_product(make_product(1))
+
+
+def test_a_cached_read_sees_what_another_connection_committed(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    product = stored_in(first)
+    assert second.product(product.id) == product  # now in the second's cache
+    assert second.computer("computer-0001").name == "LAB-PC-0001"
+    renamed = first.update_product(attrs.evolve(product, name="renamed"))
+    first.update_computer(attrs.evolve(first.computer("computer-0001"), name="PC-RENAMED"))
+    assert second.product(product.id) == renamed
+    assert second.computer("computer-0001").name == "PC-RENAMED"
+    again = first.update_product(attrs.evolve(renamed, name="again"))
+    with second.transaction():
+        assert second.product(product.id) == again
+
+
+def test_a_write_from_a_read_another_connection_outdated_conflicts_at_once(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    product = stored_in(first)
+    stale = second.product(product.id)
+    kept = first.update_product(attrs.evolve(product, name="first"))
+    conflict = "written from version 1, stored version is 2"
+    with second.transaction():
+        with pytest.raises(ConcurrencyConflict, match=conflict):
+            second.update_product(attrs.evolve(stale, name="second"))
+        second.record(make_action(1))
+    with pytest.raises(ConcurrencyConflict, match=conflict):
+        second.update_product(attrs.evolve(stale, name="second"))
+    assert first.product(product.id) == second.product(product.id) == kept
+    assert first.history() == [make_action(1)]
+
+
+def test_a_stale_write_in_a_transaction_conflicts_at_once(opened: list[SqliteInventory]) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    product = stored_in(inventory)
+    with inventory.transaction():
+        newer = inventory.update_product(attrs.evolve(product, name="newer"))
+        with pytest.raises(ConcurrencyConflict, match="version 1, stored version is 2"):
+            inventory.update_product(attrs.evolve(product, name="stale"))
+        inventory.record(make_action(1))
+    assert inventory.product(product.id) == newer
+    assert inventory.history() == [make_action(1)]
+
+
+def test_an_iid_not_in_the_cil_is_found_once_another_connection_keeps_it(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(first := SqliteInventory(path))
+    opened.append(second := SqliteInventory(path))
+    iid = make_installation_id(1)
+    assert second.find_confirmation(iid) is None
+    entry = first.add_confirmation(make_confirmation(1))
+    assert second.find_confirmation(iid) == entry
+    other = make_installation_id(2)
+    with contextlib.suppress(RuntimeError), second.transaction():
+        assert second.find_confirmation(other) is None
+        second.add_confirmation(make_confirmation(2))
+        assert second.find_confirmation(other) == make_confirmation(2)
+        raise RuntimeError
+    assert second.find_confirmation(other) is None
+    assert first.find_confirmation(other) is None
+
+
+def test_in_a_transaction_cached_reads_run_no_sql_and_writes_wait_for_its_end(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(inventory := SqliteInventory(path))
+    product = stored_in(inventory)
+    statements = traced(inventory)
+    with inventory.transaction():
+        inventory.update_product(attrs.evolve(inventory.product(product.id), name="a"))
+        inventory.record(make_action(1))
+        last = inventory.update_product(attrs.evolve(inventory.product(product.id), name="b"))
+        inventory.computer("computer-0001")
+        assert statements == ["BEGIN", "PRAGMA"]  # the one look at data_version
+    # The history row, then the product's two updates written as one, then the commit.
+    assert statements == ["BEGIN", "PRAGMA", "INSERT", "UPDATE", "COMMIT"]
+    outside = raw(path)
+    try:
+        assert outside.execute("SELECT version FROM products").fetchall() == [(3,)]
+    finally:
+        outside.close()
+    assert inventory.products() == [last]
+
+
+def test_a_history_read_in_a_transaction_sees_the_rows_held_back_in_order(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(inventory := SqliteInventory(path))
+    product = stored_in(inventory)
+    inventory.record(make_action(0))
+    with inventory.transaction():
+        inventory.record(make_action(1))
+        changed = inventory.update_product(attrs.evolve(product, name="changed"))
+        inventory.record(make_action(2, product_id=None))
+        assert inventory.history() == [make_action(n) for n in range(2)] + [
+            make_action(2, product_id=None)
+        ]
+        assert inventory.history(product_id=product.id) == [make_action(0), make_action(1)]
+        assert inventory.products() == [changed]
+        outside = raw(path)
+        try:
+            assert outside.execute("SELECT count(*) FROM history").fetchone() == (1,)
+        finally:
+            outside.close()
+        inventory.record(make_action(3))
+    assert [action.detail for action in inventory.history()] == [
+        f"sample action {n}" for n in range(4)
+    ]
+
+
+def test_a_failed_write_at_the_end_of_a_transaction_leaves_nothing_of_it(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(inventory := SqliteInventory(path))
+    product = stored_in(inventory)
+    refuse_history(inventory, "boom")
+    before = dump(path)
+
+    def write_all() -> None:
+        with inventory.transaction():
+            inventory.update_product(attrs.evolve(product, name="lost"))
+            inventory.record(make_action(1))  # written before the refused one, then undone
+            inventory.record(make_action(2, detail="boom"))
+            inventory.add_confirmation(make_confirmation(1))
+            inventory.add_computer(make_computer(2))
+
+    with pytest.raises(StorageError, match="the disk said no"):
+        write_all()
+    assert dump(path) == before
+    assert inventory.product(product.id) == product
+    assert inventory.history() == []
+    assert inventory.find_confirmation(make_installation_id(1)) is None
+    assert [c.id for c in inventory.computers()] == ["computer-0001"]
+    with inventory.transaction():  # nothing is left held back
+        kept = inventory.update_product(attrs.evolve(product, name="kept"))
+        inventory.record(make_action(3))
+    assert inventory.products() == [kept]
+    assert inventory.history() == [make_action(3)]
+
+
+def test_a_failed_write_of_rows_held_back_dooms_the_transaction(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    opened.append(inventory := SqliteInventory(path))
+    product = stored_in(inventory)
+    refuse_history(inventory, "boom")
+    before = dump(path)
+
+    def read_midway() -> None:
+        with inventory.transaction():
+            inventory.update_product(attrs.evolve(product, name="lost"))
+            inventory.add_computer(make_computer(2))
+            inventory.record(make_action(1, detail="boom"))
+            with pytest.raises(StorageError, match="the disk said no"):
+                inventory.history()
+            with pytest.raises(StorageError, match="rolled the transaction back"):
+                inventory.record(make_action(2))
+            assert inventory.product(product.id) == product  # read again: as stored
+
+    with pytest.raises(StorageError, match="rolled the transaction back"):
+        read_midway()
+    assert dump(path) == before
+    assert inventory.products() == [product]
+
+
+def test_text_sqlite_cannot_hold_fails_when_held_back_not_at_the_end(
+    opened: list[SqliteInventory],
+) -> None:
+    opened.append(inventory := SqliteInventory(":memory:"))
+    with inventory.transaction():
+        with pytest.raises(StorageError, match="surrogates") as caught:
+            inventory.record(make_action(1, detail="bad \ud800"))
+        assert caught.value.__cause__ is None
+        assert caught.value.__context__ is None
+        inventory.record(make_action(2))
+    assert inventory.history() == [make_action(2)]
 
 
 # --- product keys --------------------------------------------------------------------------

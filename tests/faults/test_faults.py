@@ -175,6 +175,7 @@ def faulty_inventory(base: type[InMemoryInventory | SqliteInventory]) -> Any:
             super().__init__(*args)
             self.failing = {}
             self.commit_failures = 0
+            self.sql_failures = 0  # see _sql_writes
 
     return Faulty
 
@@ -280,6 +281,31 @@ def _commit(lab: Lab) -> int:
     return len(lab.clients)
 
 
+def _sql_writes(lab: Lab) -> int:
+    """SQLite itself refuses the next product and history rows, as a failing disk would.
+
+    Below the inventory's methods: it hits the rows a transaction holds back until its
+    end as well as those written at once.
+    """
+    inventory = lab.inventory
+    inventory.sql_failures = 5
+
+    def failing() -> bool:
+        if inventory.sql_failures <= 0:
+            return False
+        inventory.sql_failures -= 1
+        return True
+
+    connection = inventory._connection
+    connection.create_function("mak_fault", 0, failing)
+    for table, event in (("products", "UPDATE"), ("history", "INSERT")):
+        connection.execute(
+            f"CREATE TEMP TRIGGER refuse_{table} BEFORE {event} ON main.{table}"
+            " WHEN mak_fault() BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    return inventory.sql_failures  # type: ignore[no-any-return]
+
+
 FAULTS: dict[str, Callable[[Lab], int]] = {
     "service: connection refused": _service("refused"),
     "service: charged, answer lost": _service("lost"),
@@ -294,7 +320,18 @@ FAULTS: dict[str, Callable[[Lab], int]] = {
     "inventory: CIL write fails": _inventory("add_confirmation", 5),
     "inventory: history write fails": _inventory("record", 5),
     "inventory: commit fails": _commit,
+    "inventory: SQLite refuses rows": _sql_writes,
 }
+
+SQLITE_ONLY = {"inventory: SQLite refuses rows"}
+"""Faults injected inside SQLite, below the adapter's methods."""
+
+CASES = [
+    (name, kind)
+    for name in FAULTS
+    for kind in ("memory", "sqlite")
+    if kind == "sqlite" or name not in SQLITE_ONLY
+]
 
 ABSORBED = {
     "inventory: CIL write fails",  # each CID is stored again on its own, then once more
@@ -329,6 +366,7 @@ def disarm(lab: Lab) -> None:
     lab.connector.armed.clear()
     lab.inventory.failing.clear()
     lab.inventory.commit_failures = 0
+    lab.inventory.sql_failures = 0
 
 
 # --- the checks ----------------------------------------------------------------------------------
@@ -382,8 +420,7 @@ def captured() -> Iterator[Captured]:
     logger.setLevel(level)
 
 
-@pytest.mark.parametrize("kind", ["memory", "sqlite"])
-@pytest.mark.parametrize("name", list(FAULTS))
+@pytest.mark.parametrize(("name", "kind"), CASES)
 def test_a_fault_loses_nothing_and_a_rerun_finishes(
     name: str, kind: str, tmp_path: Any, captured: Captured
 ) -> None:

@@ -8,12 +8,20 @@ another writer with other data) and a lost connection; the adapter calls
 :meth:`RecordCache.forget` on both. Confirmation-ID entries never change once kept, so
 they are cached by installation ID, under the same rule.
 
+An adapter that can tell when another connection has written (SQLite's
+``PRAGMA data_version``) may go further while nobody has: forget everything as soon as
+someone has, and until then take :meth:`RecordCache.latest` as the stored row, and an
+installation ID :meth:`RecordCache.keep_absent` noted as still not in the CIL. Such an
+adapter must keep every record it writes, as the other adapters do.
+
 >>> from mak.testing import make_product
 >>> cache = RecordCache(limit=2)
 >>> product = cache.keep(make_product(1))
 >>> cache.record(type(product), product.id, product.version) is product
 True
 >>> cache.record(type(product), product.id, product.version + 1) is None
+True
+>>> cache.latest(type(product), product.id) is product
 True
 """
 
@@ -36,7 +44,7 @@ _Record = TypeVar("_Record", Computer, Product)
 
 
 class RecordCache:
-    """Computers and products by (type, id) at their version, and CIL entries by IID.
+    """Computers and products by (type, id) at their version, and the CIL by IID.
 
     Not thread-safe: the adapter calls it under its own lock.
     """
@@ -44,7 +52,8 @@ class RecordCache:
     def __init__(self, limit: int = LIMIT) -> None:
         self._limit = limit
         self._records: dict[tuple[type[Computer | Product], str], Computer | Product] = {}
-        self._entries: dict[InstallationId, CilEntry] = {}
+        # None: the IID was not in the CIL when the adapter last looked (see keep_absent).
+        self._entries: dict[InstallationId, CilEntry | None] = {}
 
     def record(self, cls: type[_Record], record_id: str, version: int) -> _Record | None:
         """Return the record of that id if it is cached at *version*, else ``None``."""
@@ -52,6 +61,13 @@ class RecordCache:
         if known is None or known.version != version:
             return None
         return cast("_Record", known)
+
+    def latest(self, cls: type[_Record], record_id: str) -> _Record | None:
+        """Return the newest record of that id cached, whatever its version, else ``None``.
+
+        Only an adapter that knows nobody else has written since may take it as stored.
+        """
+        return cast("_Record | None", self._records.get((cls, record_id)))
 
     def keep(self, record: _Record) -> _Record:
         """Cache *record* as the newest known version of its id; return it."""
@@ -65,12 +81,27 @@ class RecordCache:
         """Return the CIL entry cached for *installation_id*, if any."""
         return self._entries.get(installation_id)
 
+    def knows_absent(self, installation_id: InstallationId) -> bool:
+        """Return whether *installation_id* was noted by :meth:`keep_absent`, and not kept since."""
+        return installation_id in self._entries and self._entries[installation_id] is None
+
     def keep_entry(self, entry: CilEntry) -> CilEntry:
         """Cache *entry*, kept in the CIL; return it."""
-        if len(self._entries) >= self._limit and entry.installation_id not in self._entries:
-            del self._entries[next(iter(self._entries))]  # the oldest cached
-        self._entries[entry.installation_id] = entry
+        self._put(entry.installation_id, entry)
         return entry
+
+    def keep_absent(self, installation_id: InstallationId) -> None:
+        """Note that the CIL holds no entry for *installation_id*, as read just now.
+
+        Only for an adapter that forgets the cache whenever another connection writes:
+        unlike an entry, an absence ends when anyone keeps one.
+        """
+        self._put(installation_id, None)
+
+    def _put(self, installation_id: InstallationId, entry: CilEntry | None) -> None:
+        if len(self._entries) >= self._limit and installation_id not in self._entries:
+            del self._entries[next(iter(self._entries))]  # the oldest cached
+        self._entries[installation_id] = entry
 
     def forget(self) -> None:
         """Drop everything: a rollback or a lost connection may have undone some of it."""

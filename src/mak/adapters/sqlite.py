@@ -190,6 +190,13 @@ class SqliteInventory:
     the same file each have their own connection; SQLite serialises their writes and the
     version check keeps them from losing each other's updates.
 
+    Records read or written are cached, and trusted as stored until another connection
+    commits (``PRAGMA data_version`` says when), so a record read again costs no query.
+    Inside a transaction, history rows and product updates that only change the status
+    and the data are written together, before anything reads those tables and before
+    the commit; a record that cannot be stored fails the call that made it, and a write
+    SQLite refuses at that point rolls the whole transaction back.
+
     Raises :class:`~mak.errors.StorageError` when *path* cannot be opened, is not a mak
     inventory, or holds a schema newer than :data:`SCHEMA_VERSION`.
 
@@ -214,6 +221,12 @@ class SqliteInventory:
         self._failed: str | None = None  # why the open transaction was rolled back early
         self._converter = make_converter()
         self._cache = RecordCache(_CACHED_RECORDS)  # see mak.adapters._cache: when it is emptied
+        self._data_version: int | None = None  # PRAGMA data_version when the cache was checked
+        self._checked_under_lock = False  # under the write lock now held; see _check_cache
+        # Written behind in an open transaction, until _flush: history rows, in order, and
+        # each product's update (from the version the transaction first wrote it from).
+        self._history_rows: list[tuple[str, str | None, str]] = []
+        self._product_rows: dict[str, tuple[int, int, str, str, int]] = {}
         self._connection: sqlite3.Connection | None = _open(self._path)
         try:
             _check_key_storage(self._connection, self._path, "codec" if key_codec else "clear")
@@ -244,6 +257,7 @@ class SqliteInventory:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+                self._forget()
 
     def __enter__(self) -> Self:
         return self
@@ -286,12 +300,13 @@ class SqliteInventory:
             outermost = self._depth == 0
             if outermost:
                 self._run(connection, "BEGIN IMMEDIATE")
+                self._checked_under_lock = False
             self._depth += 1
             try:
                 yield
             except BaseException:
                 self._depth -= 1
-                self._cache.forget()
+                self._forget()
                 if _in_transaction(connection):
                     self._run(connection, "ROLLBACK")
                 self._failed = _ROLLED_BACK if self._depth else None
@@ -301,6 +316,7 @@ class SqliteInventory:
                 if self._failed is not None:
                     failed, self._failed = self._failed, None
                     raise StorageError(failed)
+                self._flush(connection)
                 self._commit(connection)
 
     # --- computers --------------------------------------------------------------------
@@ -371,6 +387,7 @@ class SqliteInventory:
         """
 
         def add(connection: sqlite3.Connection) -> Product:
+            self._flush(connection)
             stored = self._record(connection, Product, product.id)
             if stored is not None:
                 return _same_or_conflict("product", product.id, product, stored)
@@ -397,17 +414,17 @@ class SqliteInventory:
 
         def update(connection: sqlite3.Connection) -> Product:
             new = replace(product, version=product.version + 1)
-            known = self._cache.record(Product, product.id, product.version)
-            if known is not None and _place(known) == _place(new):
-                # The row, if still at that version, is *known*: only the status and the data
-                # change, so no key, index or reference needs checking again.
-                cursor = connection.execute(
-                    "UPDATE products SET version = ?, status = ?, data = ? WHERE id = ? AND version = ?",
-                    (new.version, int(new.status), self._dump(new), new.id, product.version),
+            known = self._known(connection, Product, product.id)
+            if known is not None and known.version != product.version:
+                raise ConcurrencyConflict(
+                    "product", product.id, expected=product.version, actual=known.version
                 )
-                if cursor.rowcount != 1:
-                    _raise_stale(connection, "product", product.id, product.version)
+            if known is not None and _place(known) == _place(new):
+                # The row is *known*: only the status and the data change, so no key, index
+                # or reference needs checking again.
+                self._update_status(connection, new, product.version)
                 return self._cache.keep(new)
+            self._flush(connection)
             try:
                 cursor = connection.execute(
                     "UPDATE products SET version = ?, computer_id = ?, activation_id = ?,"
@@ -458,7 +475,12 @@ class SqliteInventory:
         parameters = [value for value in given.values() if value is not None]
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         sql = f"SELECT id, version, data FROM products{where} ORDER BY id"  # noqa: S608  # fixed clauses, bound values
-        return self._read(lambda c: self._all(c, Product, sql, parameters))
+
+        def select(connection: sqlite3.Connection) -> list[Product]:
+            self._flush(connection)
+            return self._all(connection, Product, sql, parameters)
+
+        return self._read(select)
 
     # --- keys -------------------------------------------------------------------------
 
@@ -567,20 +589,21 @@ class SqliteInventory:
         """
         with self._lock:
             connection = self._live()
-            if self._depth and not connection.in_transaction:
-                self._cache.forget()  # SQLite rolled the open transaction back by itself
-            known = self._cache.entry(installation_id)
-            if known is not None:
-                return known
             try:
+                self._ended_by_sqlite(connection)
+                known = self._cache.entry(installation_id)
+                if known is not None:
+                    return known  # an entry never changes once kept
+                self._check_cache(connection)
+                if self._cache.knows_absent(installation_id):
+                    return None
                 row = connection.execute(_FIND_CONFIRMATION, (installation_id.digits,)).fetchone()
             except _FAILURES as error:
                 raise self._failure(error) from error
-            return (
-                None
-                if row is None
-                else self._cache.keep_entry(self._cil_entry(row, installation_id))
-            )
+            if row is None:
+                self._cache.keep_absent(installation_id)
+                return None
+            return self._cache.keep_entry(self._cil_entry(row, installation_id))
 
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept entries, or those of one computer, in the order they were added."""
@@ -594,13 +617,19 @@ class SqliteInventory:
     # --- history ----------------------------------------------------------------------
 
     def record(self, action: ActionRecord, /) -> ActionRecord:
-        """Return *action* once appended to the history."""
+        """Return *action* once appended to the history.
+
+        Inside :meth:`transaction` the row is written with the transaction's other history
+        rows, in order, when something reads the history or the transaction ends.
+        """
 
         def append(connection: sqlite3.Connection) -> ActionRecord:
-            connection.execute(
-                "INSERT INTO history (computer_id, product_id, data) VALUES (?, ?, ?)",
-                (action.computer_id, action.product_id, self._dump(action)),
-            )
+            row = (action.computer_id, action.product_id, self._dump(action))
+            if self._depth:
+                _require_encodable(*row)
+                self._history_rows.append(row)
+            else:
+                connection.execute(_APPEND_HISTORY, row)
             return action
 
         return self._write(append)
@@ -618,8 +647,13 @@ class SqliteInventory:
             clauses.append("product_id = ?")
             parameters.append(product_id)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._rows(f"SELECT data FROM history{where} ORDER BY seq", parameters)  # noqa: S608  # fixed clauses, bound values
-        return [self._load(ActionRecord, data) for (data,) in rows]
+        sql = f"SELECT data FROM history{where} ORDER BY seq"  # noqa: S608  # fixed clauses, bound values
+
+        def select(connection: sqlite3.Connection) -> list[Any]:
+            self._flush(connection)
+            return connection.execute(sql, parameters).fetchall()
+
+        return [self._load(ActionRecord, data) for (data,) in self._read(select)]
 
     # --- plumbing ---------------------------------------------------------------------
 
@@ -636,10 +670,11 @@ class SqliteInventory:
                 if self._depth:
                     return operation(connection)
                 connection.execute("BEGIN IMMEDIATE")
+                self._checked_under_lock = False
                 try:
                     result = operation(connection)
                 except BaseException:
-                    self._cache.forget()
+                    self._forget()
                     # SQLite may have ended the transaction itself (a full disk, say).
                     if _in_transaction(connection):
                         connection.execute("ROLLBACK")
@@ -655,10 +690,7 @@ class SqliteInventory:
     def _writable(self) -> sqlite3.Connection:
         """Return the connection, unless a failed nested block doomed the transaction."""
         connection = self._live()
-        if self._depth and self._failed is None and not connection.in_transaction:
-            # SQLite ends a transaction itself on some errors (a full disk, say).
-            self._cache.forget()
-            self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
+        self._ended_by_sqlite(connection)
         if self._failed is not None:
             raise StorageError(f"{self._failed}; nothing can be written until it ends")
         return connection
@@ -687,14 +719,108 @@ class SqliteInventory:
         try:
             connection.execute("COMMIT")
         except sqlite3.Error as error:
-            # A failed COMMIT may leave the transaction open; end it before reporting.
-            self._cache.forget()
-            if _in_transaction(connection):
-                connection.execute("ROLLBACK")
             failure = self._failure(error)
         else:
             return
+        self._abandon(connection)  # a failed COMMIT may leave the transaction open
         raise failure
+
+    def _update_status(self, connection: sqlite3.Connection, new: Product, base: int) -> None:
+        """Write *new*'s status and data over the row known at version *base*.
+
+        In an open transaction the write is held back for :meth:`_flush`; a product
+        written again before then is written once, from the first version.
+        """
+        row = (new.version, int(new.status), self._dump(new), new.id, base)
+        if not self._depth:
+            if connection.execute(_UPDATE_STATUS, row).rowcount != 1:
+                _raise_stale(connection, "product", new.id, base)
+            return
+        _require_encodable(row[2])
+        held = self._product_rows.get(new.id)
+        self._product_rows[new.id] = row if held is None else (*row[:4], held[4])
+
+    def _flush(self, connection: sqlite3.Connection) -> None:
+        """Write the history rows and product updates held back in the open transaction.
+
+        Called before any statement that reads or writes the ``history`` or ``products``
+        table, and before ``COMMIT``. Should it fail, the whole transaction is rolled
+        back: its writes were reported done, and some of these rows may be in it.
+        """
+        if not (self._history_rows or self._product_rows):
+            return
+        if self._ended_by_sqlite(connection):
+            return  # rolled back, with everything held back: the transaction's end says so
+        history, updates = self._history_rows, list(self._product_rows.values())
+        self._history_rows, self._product_rows = [], {}
+        try:
+            connection.executemany(_APPEND_HISTORY, history)
+            written = connection.executemany(_UPDATE_STATUS, updates).rowcount
+        except _FAILURES as error:
+            failure = self._failure(error)
+        else:
+            if written == len(updates):
+                return
+            # Cannot happen while the cache holds: nobody else writes under our write lock.
+            failure = StorageError(
+                f"SQLite inventory {_shown(self._path)} failed: a product changed under the"
+                " transaction's write lock"
+            )
+        self._abandon(connection)
+        raise failure
+
+    def _abandon(self, connection: sqlite3.Connection) -> None:
+        """Roll back the transaction after a failed flush or commit, and forget what it held."""
+        self._forget()
+        if _in_transaction(connection):
+            connection.execute("ROLLBACK")
+        if self._depth:  # inside a transaction() block: its further writes, and its end, fail
+            self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
+
+    def _forget(self) -> None:
+        """Drop the cache and the writes held back: a rollback undid, or will undo, them."""
+        self._cache.forget()
+        self._history_rows.clear()
+        self._product_rows.clear()
+
+    def _ended_by_sqlite(self, connection: sqlite3.Connection) -> bool:
+        """Return whether SQLite ended the open transaction itself (a full disk, say).
+
+        Then everything the transaction made known is forgotten, and nothing more can be
+        written until the transaction's block ends.
+        """
+        if not self._depth or _in_transaction(connection):
+            return False
+        self._forget()
+        if self._failed is None:
+            self._failed = f"SQLite inventory {_shown(self._path)} rolled the transaction back"
+        return True
+
+    def _check_cache(self, connection: sqlite3.Connection) -> None:
+        """Forget the cache unless its records are still the stored rows.
+
+        ``PRAGMA data_version`` changes when another connection commits, and never for
+        this connection's own commits, whose records the cache keeps. Outside a
+        transaction each call looks at it again; inside, one look serves until the
+        transaction ends, since its write lock keeps every other connection from
+        committing.
+        """
+        if self._ended_by_sqlite(connection):
+            self._checked_under_lock = False
+        elif self._checked_under_lock and connection.in_transaction:
+            return
+        (version,) = connection.execute("PRAGMA data_version").fetchone()
+        if version != self._data_version:
+            self._cache.forget()  # never the writes held back: nobody else wrote meanwhile
+            self._data_version = version
+        self._checked_under_lock = connection.in_transaction
+
+    def _known(
+        self, connection: sqlite3.Connection, cls: type[_Cached], record_id: str
+    ) -> _Cached | None:
+        """The computer or product with that id as stored, if cached; ``None`` if not."""
+        self._check_cache(connection)
+        return self._cache.latest(cls, record_id)
 
     def _failure(self, error: Exception) -> StorageError:
         return StorageError(f"SQLite inventory {_shown(self._path)} failed: {redact(str(error))}")
@@ -729,6 +855,11 @@ class SqliteInventory:
         self, connection: sqlite3.Connection, cls: type[_Cached], record_id: str
     ) -> _Cached | None:
         """The computer or product with that id, ``None`` if there is none."""
+        known = self._known(connection, cls, record_id)
+        if known is not None:
+            return known
+        if cls is Product:
+            self._flush(connection)
         row = connection.execute(_SELECT[cls], (record_id,)).fetchone()
         return None if row is None else self._cached(cls, row)
 
@@ -745,8 +876,7 @@ class SqliteInventory:
     def _cached(self, cls: type[_Cached], row: Sequence[Any]) -> _Cached:
         """The record of an ``(id, version, data)`` row, decoded unless cached at that version."""
         record_id, version, data = row
-        if self._depth and not self._live().in_transaction:
-            self._cache.forget()  # SQLite rolled the open transaction back by itself
+        self._ended_by_sqlite(self._live())
         known = self._cache.record(cls, record_id, version)
         if known is not None:
             return known
@@ -801,6 +931,10 @@ _SELECT: Final[dict[type[Any], str]] = {
 _CACHED_RECORDS: Final = LIMIT
 """How many decoded computers and products an inventory keeps, to read them again."""
 _SELECT_KEY: Final = "SELECT data FROM product_keys WHERE product_key = ?"
+_APPEND_HISTORY: Final = "INSERT INTO history (computer_id, product_id, data) VALUES (?, ?, ?)"
+_UPDATE_STATUS: Final = (
+    "UPDATE products SET version = ?, status = ?, data = ? WHERE id = ? AND version = ?"
+)
 _VERSION_OF: Final = {
     "computer": "SELECT version FROM computers WHERE id = ?",
     "product": "SELECT version FROM products WHERE id = ?",
@@ -823,6 +957,16 @@ def _raise_stale(
     if row is None:
         raise NotFound(kind, shown_id)
     raise ConcurrencyConflict(kind, shown_id, expected=expected, actual=row[0])
+
+
+def _require_encodable(*texts: str | None) -> None:
+    """Raise :class:`UnicodeEncodeError` as ``sqlite3`` would for text SQLite cannot hold.
+
+    A write held back is checked when it is made, so that it fails there, not at the end.
+    """
+    for text in texts:
+        if text is not None and not text.isascii():
+            text.encode()
 
 
 def _require_computer(connection: sqlite3.Connection, computer_id: str) -> None:
