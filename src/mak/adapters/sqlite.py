@@ -367,6 +367,14 @@ class SqliteInventory:
             raise NotFound("computer", computer_id)
         return found
 
+    def computers_by_id(self, computer_ids: Sequence[str], /) -> list[Computer]:
+        """Return the stored computers among *computer_ids*, in the order given, once each.
+
+        Cached ones cost no query; SQLite runs in this process, so the rest are read
+        one by one.
+        """
+        return self._records_by_id(Computer, computer_ids)
+
     def computers(self, *, name: str | None = None) -> list[Computer]:
         """Return every computer, or those named *name* ignoring case, sorted by id."""
         sql = "SELECT id, version, data FROM computers ORDER BY id"
@@ -454,6 +462,14 @@ class SqliteInventory:
         if found is None:
             raise NotFound("product", product_id)
         return found
+
+    def products_by_id(self, product_ids: Sequence[str], /) -> list[Product]:
+        """Return the stored products among *product_ids*, in the order given, once each.
+
+        Cached ones cost no query; SQLite runs in this process, so the rest are read
+        one by one.
+        """
+        return self._records_by_id(Product, product_ids)
 
     def products(
         self,
@@ -604,6 +620,12 @@ class SqliteInventory:
                 self._cache.keep_absent(installation_id)
                 return None
             return self._cache.keep_entry(self._cil_entry(row, installation_id))
+
+    def find_confirmations(self, installation_ids: Sequence[InstallationId], /) -> list[CilEntry]:
+        """Return the kept entries among *installation_ids*, in the order given, once each."""
+        with self._lock:
+            found = (self.find_confirmation(iid) for iid in dict.fromkeys(installation_ids))
+            return [entry for entry in found if entry is not None]
 
     def confirmations(self, *, computer_id: str | None = None) -> list[CilEntry]:
         """Return the kept entries, or those of one computer, in the order they were added."""
@@ -850,6 +872,15 @@ class SqliteInventory:
     ) -> _Record | None:
         row = connection.execute(sql, (key,)).fetchone()
         return None if row is None else self._load(cls, row[0])
+
+    def _records_by_id(self, cls: type[_Cached], record_ids: Sequence[str]) -> list[_Cached]:
+        """The computers or products among *record_ids*, in their order, each once."""
+
+        def read(connection: sqlite3.Connection) -> list[_Cached]:
+            found = (self._record(connection, cls, i) for i in dict.fromkeys(record_ids))
+            return [record for record in found if record is not None]
+
+        return self._read(read)
 
     def _record(
         self, connection: sqlite3.Connection, cls: type[_Cached], record_id: str
