@@ -823,3 +823,16 @@ def test_replace_runs_checks_across_fields_and_converters() -> None:
 def test_replace_refuses_an_unknown_field() -> None:
     with pytest.raises(TypeError):
         replace(product(), colour="blue")
+
+
+def test_replace_converts_and_checks_a_license_state_as_evolve_does() -> None:
+    state = LicenseState.new()
+    later = dt.datetime(2026, 1, 5, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    converted = replace(state, activated_at=later)
+    assert converted == attrs.evolve(state, activated_at=later)
+    assert converted.activated_at is not None
+    assert converted.activated_at.tzinfo is dt.timezone.utc  # the field's converter ran
+    with pytest.raises(InvalidComponent, match="grace period needs grace_ends_at"):
+        replace(state, status=LicenseStatus.OOB_GRACE)  # the check across fields ran
+    with pytest.raises(InvalidComponent):
+        replace(state, rearms_left=-1)  # the changed field's validator ran

@@ -15,12 +15,16 @@ mak.errors.InvalidFormat: Invalid example name: '' (must be 1 to 255 characters 
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import re
-from typing import Any, Final, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, cast
 
 import attrs  # attrs.Attribute in signatures is enough, but keep one import style
 
 from mak.errors import InvalidComponent, InvalidFormat
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "activation_id",
@@ -136,27 +140,41 @@ def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
 _R = TypeVar("_R", bound=attrs.AttrsInstance)
 
 
-_Plan: TypeAlias = "tuple[dict[str, attrs.Attribute[Any]], frozenset[str]] | None"
-_PLANS: dict[type[Any], _Plan] = {}
+class _Plan(NamedTuple):
+    """What :func:`replace` needs of an attrs class, worked out once per class."""
+
+    fields: dict[str, attrs.Attribute[Any]]
+    names: tuple[str, ...]
+    values: operator.attrgetter[Any]  # all fields' values of a record, in one call
+    post_init: Callable[[Any], None] | None  # the class's check across fields
 
 
-def _fields(cls: type[Any]) -> _Plan:
-    """The fields of attrs class *cls* by name and those converted; ``None`` to evolve it.
+_PLANS: dict[type[Any], _Plan | None] = {}
 
-    A class with an ``__attrs_post_init__`` checks across fields, which only a full
-    :func:`attrs.evolve` runs.
+
+def _plan(cls: type[Any]) -> _Plan | None:
+    """The plan of attrs class *cls*; ``None`` when only :func:`attrs.evolve` can copy it.
+
+    That is a class whose converters take the instance or field (``attrs.Converter``),
+    or which builds more than its fields (``__attrs_pre_init__``, a cached hash).
     """
     if cls in _PLANS:
         return _PLANS[cls]
-    plan: _Plan = None
-    if not hasattr(cls, "__attrs_post_init__"):
-        fields: dict[str, attrs.Attribute[Any]] = attrs.fields_dict(cls)
-        converted = frozenset(
-            name
-            for name, field in fields.items()
-            if field.converter is not None  # pyright: ignore[reportUnknownMemberType]  # attrs leaves it generic
+    fields: dict[str, attrs.Attribute[Any]] = attrs.fields_dict(cls)
+    plan: _Plan | None = None
+    plain = all(
+        not isinstance(field.converter, attrs.Converter)  # pyright: ignore[reportUnknownMemberType]  # attrs leaves it generic
+        for field in fields.values()
+    )
+    if (
+        plain
+        and not hasattr(cls, "__attrs_pre_init__")
+        and "__attrs_cached_hash__" not in dir(cls)
+    ):
+        names = tuple(fields)
+        plan = _Plan(
+            fields, names, operator.attrgetter(*names), getattr(cls, "__attrs_post_init__", None)
         )
-        plan = fields, converted
     _PLANS[cls] = plan
     return plan
 
@@ -166,9 +184,9 @@ def replace(record: _R, /, **changes: Any) -> _R:
 
     The fields left alone were converted and validated when *record* was made and, the
     record being frozen, cannot have changed since; so this is :func:`attrs.evolve`
-    without validating them again, which hot paths that update a record field by field
-    need. A class with an ``__attrs_post_init__`` (a check across fields), or a change
-    of a field with a converter, is evolved in full.
+    without converting and validating them again, which hot paths that update a record
+    field by field need. The changed fields are converted, then validated, and the
+    class's ``__attrs_post_init__`` (a check across fields) runs last, as in ``evolve``.
 
     >>> @attrs.frozen
     ... class Example:
@@ -181,17 +199,24 @@ def replace(record: _R, /, **changes: Any) -> _R:
     mak.errors.InvalidFormat: Invalid example name: ' ' (must be 1 to 255 characters on one line, not blank)
     """
     cls: type[Any] = type(record)
-    plan = _fields(cls)
-    if plan is None or not plan[1].isdisjoint(changes) or not changes.keys() <= plan[0].keys():
+    plan = _plan(cls)
+    if plan is None or not changes.keys() <= plan.fields.keys():
         evolved: _R = attrs.evolve(cast("Any", record), **changes)  # or its TypeError
         return evolved
-    fields = plan[0]
     new = object.__new__(cls)
     set_field = object.__setattr__  # the record is frozen: attrs sets its fields the same way
-    for name in fields:
-        set_field(new, name, changes[name] if name in changes else getattr(record, name))
+    values = plan.values(record)
+    for name, value in zip(plan.names, values if len(plan.names) > 1 else (values,), strict=True):
+        set_field(new, name, value)
+    fields = plan.fields
     for name, value in changes.items():
-        validator = fields[name].validator
-        if validator is not None:
-            validator(new, fields[name], value)
+        given: object = fields[name].converter  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # attrs leaves it generic
+        converter = cast("Callable[[Any], Any] | None", given)  # plain: see _plan
+        set_field(new, name, value if converter is None else converter(value))
+    for name in changes:
+        field = fields[name]
+        if field.validator is not None:
+            field.validator(new, field, getattr(new, name))
+    if plan.post_init is not None:
+        plan.post_init(new)
     return cast("_R", new)

@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import enum
+import operator
 import re
 from typing import TYPE_CHECKING, ClassVar, Final, TypeVar
 
@@ -84,10 +85,14 @@ class IdLayout(enum.Enum):
 _IID_LAYOUTS: Final = {layout.value: layout for layout in (IdLayout.IID_54, IdLayout.IID_63)}
 _CID_LAYOUTS: Final = {layout.value: layout for layout in (IdLayout.CID_42, IdLayout.CID_48)}
 _LAYOUTS: Final = {layout.value: layout for layout in IdLayout}
-# Where each group starts and ends, by digit count: IDs are shown and stored grouped often.
-_GROUP_BOUNDS: Final = {
-    layout.value: tuple(
-        (start, start + layout.group_size) for start in range(0, layout.value, layout.group_size)
+# Each layout's groups cut out of the digits in one call: IDs are shown and stored
+# grouped, several times per product in a proxy activation.
+_GROUPS_OF: Final = {
+    layout.value: operator.itemgetter(
+        *(
+            slice(start, start + layout.group_size)
+            for start in range(0, layout.value, layout.group_size)
+        )
     )
     for layout in IdLayout
 }
@@ -120,7 +125,8 @@ class _GroupedDigits:
     def groups(self) -> tuple[str, ...]:
         """The groups of digits, each ending in its check digit."""
         digits = self.digits
-        return tuple(digits[start:end] for start, end in _GROUP_BOUNDS[len(digits)])
+        groups: tuple[str, ...] = _GROUPS_OF[len(digits)](digits)
+        return groups
 
     def __str__(self) -> str:
         return "-".join(self.groups)

@@ -33,6 +33,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from mak import _display, codes
+from mak._validate import replace
 from mak.errors import IllegalTransition, InvalidComponent, InvalidFormat
 from mak.keys import ALPHABET, ProductKey
 from mak.statetable import Diagram, StateTable, Transition
@@ -750,7 +751,7 @@ def _key_installed(
         status, reason = (OOB, codes.OOB_GRACE_PERIOD)
         if not state.genuine:
             status, reason = (NG, codes.NON_GENUINE_GRACE_PERIOD)
-        return attrs.evolve(
+        return replace(
             state,
             status=status,
             reason=reason,
@@ -758,13 +759,13 @@ def _key_installed(
             partial_key=event.key.partial,
         )
     if state.status in (U, L):  # a first key, or one that needs a new activation
-        return attrs.evolve(
+        return replace(
             _grace(state, OOB, codes.OOB_GRACE_PERIOD, now + policy.oob_grace),
             channel=event.channel,
             partial_key=event.key.partial,
         )
     # Replaced during a grace period or notification: the status and timer go on.
-    return attrs.evolve(state, channel=event.channel, partial_key=event.key.partial)
+    return replace(state, channel=event.channel, partial_key=event.key.partial)
 
 
 def _key_uninstalled(
@@ -785,7 +786,7 @@ def _activated(
 ) -> LicenseState:
     assert isinstance(event, Activated)  # noqa: S101
     validity = _validity(event.method, policy)
-    return attrs.evolve(
+    return replace(
         _unlicensed(state, L),
         reason=None,
         genuine=True,
@@ -799,7 +800,7 @@ def _activation_failed(
     state: LicenseState, event: Event, _: LicenseStatus, __: dt.datetime, ___: GracePolicy
 ) -> LicenseState:
     assert isinstance(event, ActivationFailed)  # noqa: S101
-    return attrs.evolve(state, reason=event.code)
+    return replace(state, reason=event.code)
 
 
 def _hardware_changed(
@@ -814,18 +815,18 @@ def _rearmed(
     state: LicenseState, _: Event, __: LicenseStatus, now: dt.datetime, policy: GracePolicy
 ) -> LicenseState:
     rearmed = _grace(state, OOB, codes.OOB_GRACE_PERIOD, now + policy.oob_grace)
-    return attrs.evolve(rearmed, rearms_left=state.rearms_left - 1)
+    return replace(rearmed, rearms_left=state.rearms_left - 1)
 
 
 def _genuine_check_failed(
     state: LicenseState, _: Event, target: LicenseStatus, now: dt.datetime, policy: GracePolicy
 ) -> LicenseState:
     if target is N:
-        return attrs.evolve(state, reason=codes.NOT_GENUINE, genuine=False)
+        return replace(state, reason=codes.NOT_GENUINE, genuine=False)
     if state.status is NG:  # already counting down
         return state
     ends_at = now + policy.non_genuine_grace
-    return attrs.evolve(_grace(state, NG, codes.NON_GENUINE_GRACE_PERIOD, ends_at), genuine=False)
+    return replace(_grace(state, NG, codes.NON_GENUINE_GRACE_PERIOD, ends_at), genuine=False)
 
 
 def _renewed(
@@ -835,7 +836,7 @@ def _renewed(
     validity = _validity(state.method, policy)
     assert validity is not None  # noqa: S101  # the EXPIRING guard held
     at = _utc(event.at)
-    return attrs.evolve(state, activated_at=at, licensed_until=at + validity)
+    return replace(state, activated_at=at, licensed_until=at + validity)
 
 
 def _grace_expired(
@@ -846,7 +847,7 @@ def _grace_expired(
     if target is X:  # counted from the end of the last period, not from now
         return _grace(state, X, state.reason, ended + policy.extended_grace)
     reason = codes.NOT_GENUINE if state.status is NG else codes.GRACE_TIME_EXPIRED
-    return attrs.evolve(_unlicensed(state, N), reason=reason)
+    return replace(_unlicensed(state, N), reason=reason)
 
 
 def _validity_expired(
@@ -884,7 +885,7 @@ def _policy(policy: object) -> GracePolicy:
 
 def _unlicensed(state: LicenseState, status: LicenseStatus) -> LicenseState:
     """*state* moved to *status* with its activation and timers cleared."""
-    return attrs.evolve(
+    return replace(
         state,
         status=status,
         grace_ends_at=None,
@@ -898,7 +899,7 @@ def _grace(
     state: LicenseState, status: LicenseStatus, reason: int | None, ends_at: dt.datetime
 ) -> LicenseState:
     """*state* moved into the grace *status* ending at *ends_at*, its activation cleared."""
-    return attrs.evolve(
+    return replace(
         state,
         status=status,
         reason=reason,
