@@ -1076,3 +1076,22 @@ def test_updates_of_held_products_are_sent_in_one_statement_at_commit(
             # Another session waits for nothing: the rows still hold the versions read.
             assert watcher.execute(query).fetchall() == [(1,), (1,), (1,)]
     assert reader.products() == updated
+
+
+def test_a_bulk_read_meeting_a_row_another_session_holds_does_not_wait(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    first, second = opened(), opened()
+    first.add_computer(make_computer(1))
+    products = [first.add_product(make_product(n)) for n in (1, 2)]
+    ids = [p.id for p in products]
+    with first.transaction():
+        [held] = first.products_by_id(ids[:1])  # the first session holds product 1
+        ours = first.update_product(attrs.evolve(held, name="ours"))
+        with second.transaction():
+            started = time.monotonic()
+            read = second.products_by_id(ids)  # product 1 is held: nothing is locked
+            assert time.monotonic() - started < 5
+            assert read == products  # as stored: the first session's update is not sent
+            theirs = second.update_product(attrs.evolve(read[1], name="theirs"))
+    assert second.products() == [ours, theirs]

@@ -167,7 +167,7 @@ _FIND_CONFIRMATIONS: Final = (
     f"SELECT {_CIL_COLUMNS} FROM confirmations WHERE installation_id = ANY(%s)"  # noqa: S608  # constant columns
 )
 _LOCK_PRODUCTS: Final = (
-    "SELECT id, version, data FROM products WHERE id = ANY(%s) ORDER BY id FOR UPDATE"
+    "SELECT id, version, data FROM products WHERE id = ANY(%s) FOR UPDATE NOWAIT"
 )
 # Updates of products the transaction holds, sent together: each written over the
 # version read when it was locked.
@@ -499,25 +499,23 @@ class PostgresInventory:
 
         One statement for them all: the manager reads a chunk of products this way.
         Inside :meth:`transaction` it also locks their rows until the transaction ends
-        (``SELECT ... FOR UPDATE``, in id order): other sessions' writes to them wait,
-        and this inventory's updates of them are checked against the version it holds,
-        at once, and sent together when the transaction commits.
+        (``SELECT ... FOR UPDATE NOWAIT``): other sessions' writes to them wait, and this
+        inventory's updates of them are checked against the version it holds, at once,
+        and sent together when the transaction commits. When another session holds one
+        of the rows, none is locked and the products are read as outside a transaction:
+        their updates are then written one by one, each waiting for that session, as any
+        update does. So a bulk read never waits, and never deadlocks.
         """
         with self._lock:
             if not self._depth:
                 return self._records_by_id(Product, product_ids)
             wanted = list(dict.fromkeys(product_ids))
             fresh = [product_id for product_id in wanted if product_id not in self._held]
-            if fresh:
-
-                def lock(cursor: _Cursor) -> None:
-                    cursor.execute(_LOCK_PRODUCTS, (fresh,))
-                    for row in cursor.fetchall():
-                        self._held[row[0]] = self._cached(Product, row)
-
-                self._write(lock)
-            held = (self._updates.get(i) or self._held.get(i) for i in wanted)
-            return [product for product in held if product is not None]
+            unheld: dict[str, Product] = {}
+            if fresh and not self._write(lambda cursor: self._hold(cursor, fresh)):
+                unheld = {product.id: product for product in self._records_by_id(Product, fresh)}
+            found = (self._updates.get(i) or self._held.get(i) or unheld.get(i) for i in wanted)
+            return [product for product in found if product is not None]
 
     def products(
         self,
@@ -894,6 +892,21 @@ class PostgresInventory:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return redact(" ".join(text.split()))
+
+    def _hold(self, cursor: _Cursor, product_ids: list[str]) -> bool:
+        """Lock the rows of *product_ids* for the open transaction; ``False`` if another has one.
+
+        Behind a savepoint: a row that is locked already undoes this statement alone.
+        """
+        try:
+            with cursor.connection.transaction():
+                cursor.execute(_LOCK_PRODUCTS, (product_ids,))
+                rows = cursor.fetchall()
+        except psycopg.errors.LockNotAvailable:
+            return False
+        for row in rows:
+            self._held[row[0]] = self._cached(Product, row)
+        return True
 
     def _send_waiting_updates(self) -> None:
         """Send the held products' updates now: a statement about to run reads their rows."""
