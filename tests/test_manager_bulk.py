@@ -12,6 +12,7 @@ import datetime as dt
 from collections import Counter
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import attrs
 import pytest
 
 from mak.adapters import InMemoryInventory
@@ -106,8 +107,8 @@ def test_a_chunk_of_products_is_read_at_once() -> None:
     assert inventory.calls["products_by_id"] == 12
     assert inventory.calls["computers_by_id"] == 6
     assert inventory.calls["find_confirmations"] == 3
-    # What bulk reads cannot answer: a newly collected IID, and the one deposited.
-    assert inventory.calls["find_confirmation"] == 2 * 1_200
+    # What bulk reads cannot answer: the IID read back from each computer to deposit.
+    assert inventory.calls["find_confirmation"] == 1_200
 
 
 @pytest.mark.parametrize("inventory", [WithoutBulk(), Counting(bulk_fails=True)], ids=repr)
@@ -120,3 +121,31 @@ def test_without_bulk_reads_each_record_is_read_alone_to_the_same_end(
     assert products == expected_products
     assert inventory.calls["product"] == 3 * 30
     assert inventory.calls["computer"] == 2 * 30
+
+
+def test_a_new_iid_the_cil_knows_gets_its_cid_when_acquiring_unpaid() -> None:
+    inventory = Counting()
+    clock = FakeClock(START)
+    service = SimulatedClearinghouse(seed=5)
+    fleet = SimulatedFleet(
+        4, seed=5, clearinghouse=service, clock=clock, server_share=0.0, office_share=0.0
+    )
+    manager = VolumeActivationManager(inventory, service, fleet, clock, discovery=fleet)
+    manager.discover(ByWorkgroup("LAB"))
+    mak = service.issue_mak(limit=4, family=ProductFamily.WINDOWS_CLIENT)
+    manager.add_product_key(mak)
+    [product, *_] = inventory.products(family=ProductFamily.WINDOWS_CLIENT)
+    assert manager.proxy_activate([product], mak).succeeded == 1
+    kept = inventory.product(product.id)
+    # The record forgets its IDs (as a product discovered anew would have none).
+    inventory.update_product(attrs.evolve(kept, installation_id=None, confirmation_id=None))
+    fleet.reimage(product.computer_id)
+    collected = manager.collect_installation_ids([product.id], mak)
+    assert collected.succeeded == 1
+    assert inventory.product(product.id).confirmation_id is None  # acquiring decides
+    calls = len(service.calls)
+    acquired = manager.acquire_confirmation_ids([product.id])
+    assert acquired.outcome(product.id).detail.startswith("confirmation ID reused")
+    assert len(service.calls) == calls  # no service call: the CIL had it
+    assert inventory.product(product.id).confirmation_id == kept.confirmation_id
+    assert service.pool(mak).used == 1

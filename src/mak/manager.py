@@ -883,7 +883,10 @@ class VolumeActivationManager:
 
         *key* is installed first where it is not already (compared by its last five
         symbols), so collecting twice installs nothing twice. Both IDs are stored on the
-        product, whose proxy stage becomes IID_COLLECTED.
+        product, whose proxy stage becomes IID_COLLECTED. A new installation ID drops the
+        product's confirmation ID (it fitted the old one); whether the CIL keeps one for
+        the new ID is :meth:`acquire_confirmation_ids`'s question, which it answers for a
+        chunk of products at once before asking the service.
         """
 
         def work(product: Product, batch: _Batch) -> str:
@@ -895,7 +898,9 @@ class VolumeActivationManager:
             iid = endpoint.installation_id(product.activation_id)
             pid = _extended_pid(endpoint.products(), product.activation_id)
             stage = ProxyStage.IID_COLLECTED
-            self._save_reading(product, state, iid, extended_pid=pid, stage=stage)
+            self._save_reading(
+                product, state, iid, extended_pid=pid, stage=stage, cid_from_cil=False
+            )
             return f"{'key installed, ' if installed else ''}installation ID collected"
 
         return self._each("collect_installation_ids", products, work, progress)
@@ -1528,12 +1533,23 @@ class VolumeActivationManager:
         extended_pid: str | None = None,
         stage: ProxyStage | None = None,
         restart: HardwareReplaced | Reimaged | None = None,
+        cid_from_cil: bool = True,
     ) -> Product:
-        """Store what the computer showed, moving the proxy stage on to *stage* or back."""
+        """Store what the computer showed, moving the proxy stage on to *stage* or back.
+
+        A new installation ID takes the confirmation ID the CIL keeps for it, if any
+        (unless not *cid_from_cil*: then none).
+        """
         return self._save(
             product,
             lambda current: self._reading(
-                current, state, iid, extended_pid=extended_pid, stage=stage, restart=restart
+                current,
+                state,
+                iid,
+                extended_pid=extended_pid,
+                stage=stage,
+                restart=restart,
+                cid_from_cil=cid_from_cil,
             ),
         )
 
@@ -1546,10 +1562,11 @@ class VolumeActivationManager:
         extended_pid: str | None = None,
         stage: ProxyStage | None = None,
         restart: HardwareReplaced | Reimaged | None = None,
+        cid_from_cil: bool = True,
     ) -> Product:
         cid = current.confirmation_id
-        if iid is not None and iid != current.installation_id:
-            kept = self.inventory.find_confirmation(iid)  # a CID fits one IID only
+        if iid is not None and iid != current.installation_id:  # a CID fits one IID only
+            kept = self.inventory.find_confirmation(iid) if cid_from_cil else None
             cid = None if kept is None else kept.confirmation_id
         proxy = current.proxy
         deposited = proxy.stage is ProxyStage.CID_DEPOSITED
