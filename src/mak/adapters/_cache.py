@@ -38,26 +38,31 @@ if TYPE_CHECKING:
 __all__ = ["LIMIT", "RecordCache"]
 
 LIMIT: Final = 1 << 17
-"""How many records, and how many entries, a cache keeps before dropping the oldest."""
+"""How many computers, how many products and how many CIL entries a cache keeps, each,
+before dropping the oldest: a fleet of 100,000 computers is read from it whole."""
 
 _Record = TypeVar("_Record", Computer, Product)
 
 
 class RecordCache:
-    """Computers and products by (type, id) at their version, and the CIL by IID.
+    """Computers and products by id at their version, and the CIL by IID, *limit* of each.
 
     Not thread-safe: the adapter calls it under its own lock.
     """
 
     def __init__(self, limit: int = LIMIT) -> None:
         self._limit = limit
-        self._records: dict[tuple[type[Computer | Product], str], Computer | Product] = {}
+        # One table per kind: reading a chunk's products never drops their computers.
+        self._records: dict[type[Computer | Product], dict[str, Computer | Product]] = {
+            Computer: {},
+            Product: {},
+        }
         # None: the IID was not in the CIL when the adapter last looked (see keep_absent).
         self._entries: dict[InstallationId, CilEntry | None] = {}
 
     def record(self, cls: type[_Record], record_id: str, version: int) -> _Record | None:
         """Return the record of that id if it is cached at *version*, else ``None``."""
-        known = self._records.get((cls, record_id))
+        known = self._records[cls].get(record_id)
         if known is None or known.version != version:
             return None
         return cast("_Record", known)
@@ -67,14 +72,14 @@ class RecordCache:
 
         Only an adapter that knows nobody else has written since may take it as stored.
         """
-        return cast("_Record | None", self._records.get((cls, record_id)))
+        return cast("_Record | None", self._records[cls].get(record_id))
 
     def keep(self, record: _Record) -> _Record:
         """Cache *record* as the newest known version of its id; return it."""
-        key = (type(record), record.id)
-        if len(self._records) >= self._limit and key not in self._records:
-            del self._records[next(iter(self._records))]  # the oldest cached
-        self._records[key] = record
+        table = self._records[type(record)]
+        if len(table) >= self._limit and record.id not in table:
+            del table[next(iter(table))]  # the oldest cached
+        table[record.id] = record
         return record
 
     def entry(self, installation_id: InstallationId) -> CilEntry | None:
@@ -105,5 +110,6 @@ class RecordCache:
 
     def forget(self) -> None:
         """Drop everything: a rollback or a lost connection may have undone some of it."""
-        self._records.clear()
+        for table in self._records.values():
+            table.clear()
         self._entries.clear()
