@@ -1113,11 +1113,13 @@ _VERSION_OF: Final[dict[str, LiteralString]] = {
 
 
 def _in_transaction(connection: _Connection) -> bool:
-    return connection.info.transaction_status in (
-        TransactionStatus.INTRANS,
-        TransactionStatus.INERROR,
-        TransactionStatus.ACTIVE,
-    )
+    # libpq's status, asked directly: connection.info builds an object per call.
+    return connection.pgconn.transaction_status in _OPEN_TRANSACTION
+
+
+_OPEN_TRANSACTION: Final = frozenset(
+    {TransactionStatus.INTRANS, TransactionStatus.INERROR, TransactionStatus.ACTIVE}
+)
 
 
 def _message(error: BaseException) -> str:
