@@ -37,10 +37,10 @@ _R = TypeVar("_R")
 class Counting(InMemoryInventory):
     """An in-memory inventory counting its reads; its bulk reads may fail."""
 
-    def __init__(self, *, bulk_fails: bool = False) -> None:
+    def __init__(self, *, bulk_error: Exception | None = None) -> None:
         super().__init__()
         self.calls: Counter[str] = Counter()
-        self.bulk_fails = bulk_fails
+        self.bulk_error = bulk_error
 
     def product(self, product_id: str, /) -> Product:
         self.calls["product"] += 1
@@ -65,8 +65,8 @@ class Counting(InMemoryInventory):
 
     def _bulk(self, name: str, read: Callable[[Sequence[_K]], _R], keys: Sequence[_K]) -> _R:
         self.calls[name] += 1
-        if self.bulk_fails:
-            raise StorageError(f"{name} failed")
+        if self.bulk_error is not None:
+            raise self.bulk_error
         return read(keys)
 
 
@@ -111,7 +111,15 @@ def test_a_chunk_of_products_is_read_at_once() -> None:
     assert inventory.calls["find_confirmation"] == 1_200
 
 
-@pytest.mark.parametrize("inventory", [WithoutBulk(), Counting(bulk_fails=True)], ids=repr)
+@pytest.mark.parametrize(
+    "inventory",
+    [
+        WithoutBulk(),
+        Counting(bulk_error=StorageError("the bulk read failed")),
+        Counting(bulk_error=RuntimeError("a bug in a third-party bulk read")),
+    ],
+    ids=["without", "storage error", "any error"],
+)
 def test_without_bulk_reads_each_record_is_read_alone_to_the_same_end(
     inventory: Counting,
 ) -> None:

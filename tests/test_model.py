@@ -836,3 +836,23 @@ def test_replace_converts_and_checks_a_license_state_as_evolve_does() -> None:
         replace(state, status=LicenseStatus.OOB_GRACE)  # the check across fields ran
     with pytest.raises(InvalidComponent):
         replace(state, rearms_left=-1)  # the changed field's validator ran
+
+
+def test_replace_leaves_to_evolve_what_it_cannot_copy_alone() -> None:
+    @attrs.frozen
+    class Empty:
+        pass
+
+    @attrs.frozen
+    class Derived:
+        size: int
+        _double: int = attrs.field(init=False)
+
+        @_double.default
+        def _twice(self) -> int:
+            return 2 * self.size
+
+    assert replace(Empty()) == Empty()
+    assert replace(Derived(1), size=3) == Derived(3)  # built again, as evolve builds it
+    with pytest.raises(TypeError):
+        replace(Derived(1), _double=5)  # evolve takes no field __init__ does not

@@ -155,16 +155,18 @@ _PLANS: dict[type[Any], _Plan | None] = {}
 def _plan(cls: type[Any]) -> _Plan | None:
     """The plan of attrs class *cls*; ``None`` when only :func:`attrs.evolve` can copy it.
 
-    That is a class whose converters take the instance or field (``attrs.Converter``),
-    or which builds more than its fields (``__attrs_pre_init__``, a cached hash).
+    That is a class with no fields, with a field ``__init__`` does not take as it is
+    named (``init=False``, or a private name), with converters that take the instance or
+    field (``attrs.Converter``), or which builds more than its fields
+    (``__attrs_pre_init__``, a cached hash).
     """
     if cls in _PLANS:
         return _PLANS[cls]
     fields: dict[str, attrs.Attribute[Any]] = attrs.fields_dict(cls)
     plan: _Plan | None = None
-    plain = all(
-        not isinstance(field.converter, attrs.Converter)  # pyright: ignore[reportUnknownMemberType]  # attrs leaves it generic
-        for field in fields.values()
+    plain = bool(fields) and all(
+        field.init and field.alias == name and not isinstance(field.converter, attrs.Converter)  # pyright: ignore[reportUnknownMemberType]  # attrs leaves it generic
+        for name, field in fields.items()
     )
     if (
         plain
@@ -187,6 +189,9 @@ def replace(record: _R, /, **changes: Any) -> _R:
     without converting and validating them again, which hot paths that update a record
     field by field need. The changed fields are converted, then validated, and the
     class's ``__attrs_post_init__`` (a check across fields) runs last, as in ``evolve``.
+    Unlike ``evolve``, a validator of a field left alone does not run: a class whose
+    field validators read *other* fields must be copied with ``evolve`` (as
+    :class:`~mak.limits.MakPool` is).
 
     >>> @attrs.frozen
     ... class Example:

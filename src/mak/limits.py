@@ -24,7 +24,6 @@ from typing import Any
 
 import attrs
 
-from mak._validate import replace
 from mak.errors import ActivationLimitExceeded, InvalidComponent
 
 __all__ = ["MakPool", "RemainingCount"]
@@ -142,7 +141,7 @@ class MakPool:
         _require_count("MAK pool charge", "n", n, minimum=1)
         if n > self.remaining:
             raise ActivationLimitExceeded(limit=self.limit, used=self.used, requested=n)
-        return replace(self, used=self.used + n)
+        return attrs.evolve(self, used=self.used + n)  # its validators read each other
 
     def increase(self, by: int) -> MakPool:
         """Return the pool with its limit raised *by* more activations.
@@ -157,7 +156,7 @@ class MakPool:
         mak.errors.InvalidComponent: Invalid MAK pool increase: 'by=0' (must be 1 or more)
         """
         _require_count("MAK pool increase", "by", by, minimum=1)
-        return replace(self, limit=self.limit + by)
+        return attrs.evolve(self, limit=self.limit + by)
 
 
 @attrs.frozen

@@ -402,8 +402,9 @@ def _id_of(product: ProductRef) -> str:
 def _in_bulk(inventory: Inventory, method: str, keys: Sequence[object]) -> list[object] | None:
     """The records *method* of :class:`~mak.ports.BulkReads` reads for *keys*.
 
-    ``None`` when the inventory lacks the method or its read fails: each record is
-    then read on its own. No keys, no read.
+    ``None`` when the inventory lacks the method or its read fails, however it fails:
+    each record is then read on its own, and a failure that was not the bulk read's
+    alone fails those reads, product by product. No keys, no read.
     """
     read = getattr(inventory, method, None)
     if not keys:
@@ -412,7 +413,7 @@ def _in_bulk(inventory: Inventory, method: str, keys: Sequence[object]) -> list[
         return None
     try:
         return list(cast("Iterable[object]", read(keys)))
-    except MakError:
+    except Exception:  # noqa: BLE001  # an optional shortcut: the fallback reports failures
         return None
 
 

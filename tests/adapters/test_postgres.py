@@ -1095,3 +1095,51 @@ def test_a_bulk_read_meeting_a_row_another_session_holds_does_not_wait(
             assert read == products  # as stored: the first session's update is not sent
             theirs = second.update_product(attrs.evolve(read[1], name="theirs"))
     assert second.products() == [ours, theirs]
+
+
+def test_writes_held_by_a_transaction_whose_connection_dies_are_forgotten(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    inventory = opened()
+    inventory.add_computer(make_computer(1))
+    product = inventory.add_product(make_product(1))
+
+    def lose_it() -> None:
+        with inventory.transaction():
+            [held] = inventory.products_by_id([product.id])
+            inventory.update_product(attrs.evolve(held, name="lost"))
+            inventory.add_confirmation(make_confirmation(1))
+            inventory.record(make_action(1))
+            terminate(backend_of(inventory))  # the commit finds the connection gone
+
+    with pytest.raises(StorageError):
+        lose_it()
+    assert inventory.find_confirmation(make_installation_id(1)) is None
+    assert inventory.product(product.id) == product
+    with inventory.transaction():  # the next transaction sends nothing of the dead one
+        inventory.record(make_action(2))
+    assert inventory.history() == [make_action(2)]
+    assert inventory.confirmations() == []
+    assert inventory.update_product(attrs.evolve(product, name="kept")).version == 2
+
+
+def test_a_conflict_found_sending_entries_before_the_commit_undoes_the_transaction(
+    opened: Callable[..., PostgresInventory],
+) -> None:
+    writer, racer = opened(), opened()
+    entry = make_confirmation(1)
+    theirs = attrs.evolve(entry, partial_key="QQQQQ")
+
+    def conflict() -> None:
+        with writer.transaction():
+            writer.add_confirmation(make_confirmation(2))
+            writer.add_confirmation(entry)
+            racer.add_confirmation(theirs)
+            with pytest.raises(ConcurrencyConflict):
+                writer.confirmations()  # reading them sends them: one conflicts
+            with pytest.raises(StorageError, match="nothing can be written"):
+                writer.add_confirmation(make_confirmation(3))
+
+    with pytest.raises(StorageError):
+        conflict()
+    assert writer.confirmations() == [theirs]  # nothing of the writer's transaction

@@ -503,8 +503,9 @@ class PostgresInventory:
         inventory's updates of them are checked against the version it holds, at once,
         and sent together when the transaction commits. When another session holds one
         of the rows, none is locked and the products are read as outside a transaction:
-        their updates are then written one by one, each waiting for that session, as any
-        update does. So a bulk read never waits, and never deadlocks.
+        their updates are then written one by one, as any update is, and an update of a
+        row that session holds waits until its transaction ends. The bulk read itself
+        never waits.
         """
         with self._lock:
             if not self._depth:
@@ -694,7 +695,7 @@ class PostgresInventory:
         select = f"SELECT {_CIL_COLUMNS} FROM confirmations"  # noqa: S608  # constant columns
         with self._lock:
             if self._entries:
-                self._write(self._send_confirmations)
+                self._send_before_commit(self._send_confirmations)
         if computer_id is None:
             rows = self._rows(f"{select} ORDER BY seq", ())
         else:
@@ -787,7 +788,7 @@ class PostgresInventory:
         if connection is not None:
             connection.close()
             self._connection = None
-        self._cache.forget()  # what others wrote while it was down is unknown
+        self._forget_unsent()  # what others wrote while it was down is unknown
         self._connection = connection = self._open()
         return connection
 
@@ -801,7 +802,7 @@ class PostgresInventory:
         """Return the connection, unless the open transaction can no longer write."""
         connection = self._live()
         if self._depth and self._failed is None and not _in_transaction(connection):
-            self._cache.forget()  # the server ended the transaction (the connection is gone)
+            self._forget_unsent()  # the server ended the transaction (the connection is gone)
             self._failed = f"{self._name()} lost the transaction"
         if self._failed is not None:
             raise StorageError(f"{self._failed}; nothing can be written until it ends")
@@ -859,11 +860,12 @@ class PostgresInventory:
         except _FAILURES as error:
             failure: MakError = self._failure(connection, error, ending=True)
         except ConcurrencyConflict as conflict:
-            self._abandon(connection)
             failure = conflict
         else:
             self._held.clear()  # unlocked by the commit
             return
+        # Undone, or lost with the connection: nothing it wrote, sent or not, is kept.
+        self._abandon(connection)
         raise failure
 
     def _abandon(self, connection: _Connection) -> None:
@@ -911,7 +913,22 @@ class PostgresInventory:
     def _send_waiting_updates(self) -> None:
         """Send the held products' updates now: a statement about to run reads their rows."""
         if self._updates:
-            self._write(self._send_updates)
+            self._send_before_commit(self._send_updates)
+
+    def _send_before_commit(self, send: Callable[[_Cursor], None]) -> None:
+        """Send held writes inside the open transaction, which a conflict among them dooms.
+
+        At the commit a conflict undoes the transaction; sent earlier, it must not let the
+        transaction commit without the write it refused: the transaction is rolled back,
+        the conflict raised, and the transaction's later writes and its end raise too.
+        """
+        try:
+            self._write(send)
+        except ConcurrencyConflict as conflict:
+            connection = self._live()
+            self._abandon(connection)
+            self._failed = f"{self._name()} rolled the transaction back ({conflict})"
+            raise
 
     def _forget_unsent(self) -> None:
         """Forget what the transaction wrote, sent or not, and the rows it held: it is undone."""
@@ -952,7 +969,7 @@ class PostgresInventory:
             return known
         self._entries[iid] = entry
         if len(self._entries) >= _CIL_BUFFER:
-            self._write(self._send_confirmations)
+            self._send_before_commit(self._send_confirmations)
         return entry
 
     def _send_confirmations(self, cursor: _Cursor) -> None:
