@@ -568,6 +568,40 @@ def test_objects_opening_a_new_file_at_once_all_succeed(path: Path) -> None:
     assert pragma(path, "user_version") == SCHEMA_VERSION
 
 
+def test_opening_a_new_file_waits_for_a_writer_rather_than_failing_at_once(
+    path: Path, opened: list[SqliteInventory]
+) -> None:
+    # Switching a new file to WAL while another connection holds the write lock is refused
+    # by SQLite at once, without its busy handler: the race of several openers in CI.
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.2, blocker.execute, ("COMMIT",))
+    release.start()
+    try:
+        opened.append(inventory := SqliteInventory(path))
+    finally:
+        release.join()
+        blocker.close()
+    assert inventory.add_computer(make_computer(1)).version == 1
+    assert pragma(path, "journal_mode") == "wal"
+
+
+def test_opening_a_new_file_held_too_long_by_a_writer_is_a_storage_error(
+    path: Path, opened: list[SqliteInventory], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_adapter, "BUSY_TIMEOUT", 0.05)
+    blocker = raw(path)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError, match=r"Cannot open SQLite inventory .*locked"):
+            SqliteInventory(path)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    opened.append(SqliteInventory(path))
+    assert pragma(path, "journal_mode") == "wal"
+
+
 def test_a_transaction_is_invisible_to_other_connections_until_it_ends(
     path: Path, opened: list[SqliteInventory]
 ) -> None:

@@ -35,6 +35,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
@@ -1127,7 +1128,7 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
         identity = _identity(connection)
         _check_identity(identity, path)
         if not in_memory:
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _use_wal(connection)
             if str(mode).lower() != "wal":
                 raise StorageError(f"SQLite inventory {_shown(path)} could not use WAL ({mode})")
             connection.execute("PRAGMA synchronous = FULL")
@@ -1156,6 +1157,33 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
                 f"{_shown(path)} is not a mak inventory: it is not a SQLite database"
             ) from error
         raise StorageError(f"Cannot open SQLite inventory {_shown(path)}: {error}") from error
+
+
+def _use_wal(connection: sqlite3.Connection) -> object:
+    """Switch the file to write-ahead logging and return the journal mode it then has.
+
+    Switching a new file takes an exclusive lock while holding a shared one. When another
+    connection holds or wants the write lock meanwhile -- typically another process or
+    thread opening the same new file -- SQLite reports the file busy at once rather than
+    call the busy handler, which could deadlock. So wait here instead, as SQLite would,
+    up to :data:`BUSY_TIMEOUT` seconds in all.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    pause = 0.001
+    while True:
+        try:
+            return connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        except sqlite3.OperationalError as error:
+            if not _busy(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _busy(error: sqlite3.Error) -> bool:
+    # sqlite_errorname arrived in Python 3.11; 3.10 has only the message.
+    name = getattr(error, "sqlite_errorname", None)
+    return str(name).startswith("SQLITE_BUSY") or str(error) == "database is locked"
 
 
 def _in_transaction(connection: sqlite3.Connection) -> bool:
