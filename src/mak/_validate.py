@@ -15,7 +15,6 @@ mak.errors.InvalidFormat: Invalid example name: '' (must be 1 to 255 characters 
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import re
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar, cast
 
@@ -140,12 +139,19 @@ def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
 _R = TypeVar("_R", bound=attrs.AttrsInstance)
 
 
+class _Field(NamedTuple):
+    """What :func:`replace` needs of one field: its converter, validator and attrs field."""
+
+    converter: Callable[[Any], Any] | None  # plain: see _plan
+    validator: Callable[[Any, attrs.Attribute[Any], Any], None] | None
+    attribute: attrs.Attribute[Any]
+
+
 class _Plan(NamedTuple):
     """What :func:`replace` needs of an attrs class, worked out once per class."""
 
-    fields: dict[str, attrs.Attribute[Any]]
-    names: tuple[str, ...]
-    values: operator.attrgetter[Any]  # all fields' values of a record, in one call
+    fields: dict[str, _Field]  # by name
+    copy: Callable[[Any], Any]  # a new instance holding the same field values, unchecked
     post_init: Callable[[Any], None] | None  # the class's check across fields
 
 
@@ -173,12 +179,31 @@ def _plan(cls: type[Any]) -> _Plan | None:
         and not hasattr(cls, "__attrs_pre_init__")
         and "__attrs_cached_hash__" not in dir(cls)
     ):
-        names = tuple(fields)
-        plan = _Plan(
-            fields, names, operator.attrgetter(*names), getattr(cls, "__attrs_post_init__", None)
-        )
+        checks = {name: _field(field) for name, field in fields.items()}
+        post_init = getattr(cls, "__attrs_post_init__", None)
+        plan = _Plan(checks, _copier(cls, tuple(fields)), post_init)
     _PLANS[cls] = plan
     return plan
+
+
+def _field(field: attrs.Attribute[Any]) -> _Field:
+    given: object = field.converter  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # attrs leaves it generic
+    converter = cast("Callable[[Any], Any] | None", given)  # plain: see _plan
+    return _Field(converter, field.validator, field)
+
+
+def _copier(cls: type[Any], names: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Return a function copying an instance of *cls* field by field, with no checks.
+
+    Written out per class, one line per field, as attrs writes ``__init__``: a loop over
+    the names costs more than the copying itself on records copied thousands of times a
+    second. The names are attrs field names, so Python identifiers.
+    """
+    lines = [f"    set_field(new, {name!r}, record.{name})" for name in names]
+    source = "def copy(record):\n    new = make(cls)\n" + "\n".join(lines) + "\n    return new\n"
+    scope: dict[str, Any] = {"make": object.__new__, "cls": cls, "set_field": object.__setattr__}
+    exec(compile(source, f"<mak replace {cls.__qualname__}>", "exec"), scope)  # noqa: S102  # source built from field names only
+    return cast("Callable[[Any], Any]", scope["copy"])
 
 
 def replace(record: _R, /, **changes: Any) -> _R:
@@ -208,20 +233,16 @@ def replace(record: _R, /, **changes: Any) -> _R:
     if plan is None or not changes.keys() <= plan.fields.keys():
         evolved: _R = attrs.evolve(cast("Any", record), **changes)  # or its TypeError
         return evolved
-    new = object.__new__(cls)
+    new: _R = plan.copy(record)
     set_field = object.__setattr__  # the record is frozen: attrs sets its fields the same way
-    values = plan.values(record)
-    for name, value in zip(plan.names, values if len(plan.names) > 1 else (values,), strict=True):
-        set_field(new, name, value)
     fields = plan.fields
     for name, value in changes.items():
-        given: object = fields[name].converter  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]  # attrs leaves it generic
-        converter = cast("Callable[[Any], Any] | None", given)  # plain: see _plan
+        converter = fields[name].converter
         set_field(new, name, value if converter is None else converter(value))
     for name in changes:
-        field = fields[name]
-        if field.validator is not None:
-            field.validator(new, field, getattr(new, name))
+        _, validator, field = fields[name]
+        if validator is not None:
+            validator(new, field, getattr(new, name))
     if plan.post_init is not None:
         plan.post_init(new)
-    return cast("_R", new)
+    return new
