@@ -44,6 +44,7 @@ from mak.proxystage import (
     validate_table,
 )
 from mak.serialization import make_converter
+from mak.testing import make_product
 
 D = ProxyStage.DISCOVERED
 K = ProxyStage.KEY_INSTALLED
@@ -256,6 +257,12 @@ def test_event_names_do_not_clash_with_the_licensing_machine() -> None:
 def test_a_new_progress_is_discovered_with_no_failure() -> None:
     assert ProxyProgress.new() == ProxyProgress() == at(D)
     assert (ProxyProgress.new().failed_at, ProxyProgress.new().code) == (None, None)
+
+
+def test_products_just_discovered_share_one_frozen_progress() -> None:
+    # One object per fleet rather than per product: less for the garbage collector to walk.
+    first = make_product(1)
+    assert first.proxy is make_product(2).proxy is ProxyProgress.new()
 
 
 @pytest.mark.parametrize(

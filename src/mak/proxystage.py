@@ -150,10 +150,12 @@ class ProxyProgress:
     def new(cls) -> ProxyProgress:
         """Return the progress of a product just discovered.
 
+        The snapshot is frozen, so every product just discovered shares one.
+
         >>> ProxyProgress.new().stage
         <ProxyStage.DISCOVERED: 'discovered'>
         """
-        return cls()
+        return _AT[D] if cls is ProxyProgress else cls()
 
 
 # --- events ---------------------------------------------------------------------------

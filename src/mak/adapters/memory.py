@@ -66,7 +66,9 @@ class InMemoryInventory:
         self._lock = threading.RLock()
         self._computers: dict[str, Computer] = {}
         # casefolded name -> ids: discovery looks computers up by name, once each.
-        self._computer_names: dict[str, set[str]] = {}
+        # Casefolded name -> ids. Tuples, not sets: a tuple of strings is one object fewer
+        # for the garbage collector to walk per computer, and names are nearly all unique.
+        self._computer_names: dict[str, tuple[str, ...]] = {}
         self._products: dict[str, Product] = {}
         # (computer id, activation id) -> product id: one product per SKU per computer.
         self._product_slots: dict[tuple[str, str], str] = {}
@@ -123,7 +125,7 @@ class InMemoryInventory:
             if name is None:
                 found = list(self._computers.values())
             else:
-                ids = self._computer_names.get(name.casefold(), set())
+                ids = self._computer_names.get(name.casefold(), ())
                 found = [self._computers[computer_id] for computer_id in ids]
         return sorted(found, key=lambda c: c.id)
 
@@ -380,13 +382,17 @@ class InMemoryInventory:
         self._reindex(new, old)
 
     def _reindex(self, old: Computer | None, new: Computer | None) -> None:
+        names = self._computer_names
         if old is not None:
-            ids = self._computer_names[old.name.casefold()]
-            ids.discard(old.id)
-            if not ids:
-                del self._computer_names[old.name.casefold()]
+            name = old.name.casefold()
+            ids = tuple(i for i in names[name] if i != old.id)
+            if ids:
+                names[name] = ids
+            else:
+                del names[name]
         if new is not None:
-            self._computer_names.setdefault(new.name.casefold(), set()).add(new.id)
+            name = new.name.casefold()
+            names[name] = (*names.get(name, ()), new.id)
 
     def _put(self, table: dict[_K, _V], key: _K, value: _V) -> None:
         """Set ``table[key]``, remembering how to undo it inside a transaction."""
