@@ -153,6 +153,7 @@ def key_tag(key: ProductKey) -> str:
     return f"{_digest_int('key', key.reveal()) % 10**_KEY_TAG_DIGITS:016d}"
 
 
+@functools.lru_cache(maxsize=1024)  # a proxy batch carries the same few PIDs many times
 def read_pid(pid: str) -> tuple[str, KeyChannel | None] | None:
     """Return the key tag and channel an extended PID carries, or ``None`` if it is not one."""
     parts = pid.split("-")
