@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import operator
 from typing import TYPE_CHECKING, Final
 
-from mak._checkdigits import key_checksum
+from mak._checkdigits import group_check_digits, key_checksum
 from mak.catalog import Catalog, ProductFamily
 from mak.errors import InvalidComponent
 from mak.ids import ConfirmationId, InstallationId
@@ -174,7 +175,7 @@ def installation_id(fingerprint: str, key: ProductKey, activation_id: str) -> In
     """
     number = _digest_int("iid", f"{fingerprint}|{key.reveal()}|{activation_id}")
     data = f"{number % 10**48:048d}"
-    return InstallationId(_with_check_digits([*_groups(data, 6), _binding(key_tag(key), data)]))
+    return InstallationId(_with_check_digits(data + _binding(key_tag(key), data), 6))
 
 
 def iid_belongs_to(iid: InstallationId, tag: str) -> bool:
@@ -189,7 +190,7 @@ def iid_belongs_to(iid: InstallationId, tag: str) -> bool:
 def confirmation_id(iid: InstallationId) -> ConfirmationId:
     """Return the simulated CID for *iid*: a function of the IID alone, check digits valid."""
     data = f"{_digest_int('cid', iid.digits) % 10**40:040d}"
-    return ConfirmationId(_with_check_digits(_groups(data, 5)))
+    return ConfirmationId(_with_check_digits(data, 5))
 
 
 def _binding(tag: str, data: str) -> str:
@@ -200,20 +201,14 @@ def _groups(data: str, size: int) -> list[str]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def _with_check_digits(groups: list[str]) -> str:
-    return "".join(f"{group}{_check_digit(group)}" for group in groups)
+def _with_check_digits(data: str, size: int) -> str:
+    """Return *data* cut into groups of *size* digits, each followed by its check digit."""
+    return "".join(map(operator.add, _groups(data, size), group_check_digits(data, size)))
 
 
 def _check_digit(data: str) -> int:
-    # mak._checkdigits.group_check_digit's weights 1, 2, 1, 2, ...: every digit once,
-    # and those at odd positions once more. Summed as ASCII codes, in C, less "0" each,
-    # as the simulation mints many.
-    codes = data.encode("ascii")
-    odd = codes[1::2]
-    return (sum(codes) + sum(odd) - _ZERO * (len(codes) + len(odd))) % 7
-
-
-_ZERO: Final = ord("0")
+    """Return the check digit of one group, by the path the simulation mints IDs with."""
+    return int(group_check_digits(data, len(data)))
 
 
 def _digest_int(purpose: str, text: str) -> int:
