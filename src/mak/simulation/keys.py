@@ -166,7 +166,6 @@ def read_pid(pid: str) -> tuple[str, KeyChannel | None] | None:
     return tag, _CHANNEL_OF_CODE.get(parts[2])
 
 
-@functools.lru_cache(maxsize=1 << 17)  # a proxy batch asks for each IID several times
 def installation_id(fingerprint: str, key: ProductKey, activation_id: str) -> InstallationId:
     """Return the 63-digit IID of *key* on product *activation_id* of hardware *fingerprint*.
 
@@ -182,7 +181,7 @@ def iid_belongs_to(iid: InstallationId, tag: str) -> bool:
     """Return whether the 63-digit *iid* was derived with a key of tag *tag*."""
     if len(iid.digits) != 63:
         return False
-    data = "".join(group[:-1] for group in iid.groups)
+    data = "".join([group[:-1] for group in iid.groups])
     return data[48:] == _binding(tag, data[:48])
 
 
