@@ -685,8 +685,9 @@ def step(
     Traceback (most recent call last):
     mak.errors.IllegalTransition: Can't Activated when Unlicensed (0xC004F014)
     """
-    _require_aware(now, "now")
-    policy = _policy(policy)
+    if not (isinstance(now, dt.datetime) and now.utcoffset() is not None):  # as in advance
+        _require_aware(now, "now")
+    policy = _DEFAULT_POLICY if policy is None else _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("license state", state)
     if type(event) not in _EFFECTS:

@@ -181,7 +181,7 @@ def iid_belongs_to(iid: InstallationId, tag: str) -> bool:
     """Return whether the 63-digit *iid* was derived with a key of tag *tag*."""
     if len(iid.digits) != 63:
         return False
-    data = "".join([group[:-1] for group in iid.groups])
+    data = "".join(_IID_DATA(iid.digits))
     return data[48:] == _binding(tag, data[:48])
 
 
@@ -196,13 +196,21 @@ def _binding(tag: str, data: str) -> str:
     return f"{_digest_int('bind', f'{tag}|{data}') % 10**6:06d}"
 
 
-def _groups(data: str, size: int) -> list[str]:
-    return [data[i : i + size] for i in range(0, len(data), size)]
+def _cutter(length: int, size: int, every: int) -> operator.itemgetter[str]:
+    """Return what cuts *size* characters every *every* out of *length*, in one call."""
+    return operator.itemgetter(*(slice(i, i + size) for i in range(0, length, every)))
+
+
+# The data of the IDs the simulation mints (two per product) cut into groups in one call,
+# as mak.ids does: an IID's 54 data digits in groups of 6, a CID's 40 in groups of 5.
+_GROUP_CUTS: Final = {(54, 6): _cutter(54, 6, 6), (40, 5): _cutter(40, 5, 5)}
+_IID_DATA: Final = _cutter(63, 6, 7)  # a 63-digit IID's groups without their check digits
 
 
 def _with_check_digits(data: str, size: int) -> str:
     """Return *data* cut into groups of *size* digits, each followed by its check digit."""
-    return "".join(map(operator.add, _groups(data, size), group_check_digits(data, size)))
+    groups = _GROUP_CUTS[len(data), size](data)
+    return "".join(map(operator.add, groups, group_check_digits(data, size)))
 
 
 def _check_digit(data: str) -> int:
