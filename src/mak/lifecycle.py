@@ -685,7 +685,7 @@ def step(
     Traceback (most recent call last):
     mak.errors.IllegalTransition: Can't Activated when Unlicensed (0xC004F014)
     """
-    if not (isinstance(now, dt.datetime) and now.utcoffset() is not None):  # as in advance
+    if type(now) is not dt.datetime or now.utcoffset() is None:  # as in advance
         _require_aware(now, "now")
     policy = _DEFAULT_POLICY if policy is None else _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
@@ -722,8 +722,9 @@ def advance(
     often it is called: ``advance(advance(s, t1), t2) == advance(s, t2)`` for t1 <= t2.
     """
     # A simulated computer advances each product several times per call, and most calls
-    # find no timer due: the common, sound arguments are checked inline.
-    if not (isinstance(now, dt.datetime) and now.utcoffset() is not None):
+    # find no timer due: the common, sound arguments (an aware datetime, no policy) are
+    # checked inline, anything else by the full check.
+    if type(now) is not dt.datetime or now.utcoffset() is None:
         _require_aware(now, "now")
     policy = _DEFAULT_POLICY if policy is None else _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
