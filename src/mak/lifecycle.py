@@ -760,16 +760,16 @@ def _key_installed(
             partial_key=event.key.partial,
         )
     if state.status in (U, L):  # a first key, or one that needs a new activation
-        return replace(  # _grace(state, OOB, ...) with the key set, in one copy
-            state,
+        # A new snapshot, as _key_uninstalled builds one: only the rearms and genuineness
+        # carry over, and attrs' __init__ sets ten fields faster than a copy changes nine.
+        return LicenseState(
             status=OOB,
             reason=codes.OOB_GRACE_PERIOD,
             grace_ends_at=_utc(now + policy.oob_grace),
-            licensed_until=None,
-            activated_at=None,
-            method=None,
             channel=event.channel,
             partial_key=event.key.partial,
+            rearms_left=state.rearms_left,
+            genuine=state.genuine,
         )
     # Replaced during a grace period or notification: the status and timer go on.
     return replace(state, channel=event.channel, partial_key=event.key.partial)
@@ -793,15 +793,16 @@ def _activated(
 ) -> LicenseState:
     assert isinstance(event, Activated)  # noqa: S101
     validity = _validity(event.method, policy)
-    return replace(  # _unlicensed(state, L) with the activation set, in one copy
-        state,
+    # A new snapshot, as in _key_installed: licensed and genuine, no grace, no reason;
+    # only the key and the rearms carry over.
+    return LicenseState(
         status=L,
-        reason=None,
-        genuine=True,
-        grace_ends_at=None,
+        channel=state.channel,
+        partial_key=state.partial_key,
         activated_at=_utc(event.at),
         method=event.method,
         licensed_until=None if validity is None else _utc(event.at + validity),
+        rearms_left=state.rearms_left,
     )
 
 
