@@ -15,6 +15,7 @@ from mak._checkdigits import (
     crc32_bzip2,
     first_bad_group,
     group_check_digit,
+    group_check_digits,
     is_valid_group,
     key_checksum,
 )
@@ -99,6 +100,33 @@ def test_group_check_digit_agrees_with_the_reference_on_every_5_digit_group() ->
         if group_check_digit(data := f"{value:05d}") != reference_check_digit(data)
     ]
     assert mismatches == []
+
+
+def test_group_check_digits_agrees_with_the_reference_on_every_5_digit_group() -> None:
+    # Eight groups at a time, as a confirmation ID's data comes.
+    data = [f"{value:05d}" for value in range(100_000)]
+    for start in range(0, len(data), 8):
+        groups = data[start : start + 8]
+        expected = "".join(str(reference_check_digit(group)) for group in groups)
+        assert group_check_digits("".join(groups), 5) == expected
+
+
+@pytest.mark.parametrize(("size", "groups"), [(5, 8), (5, 9), (6, 9), (6, 1)])
+def test_group_check_digits_agrees_with_the_reference_on_random_data(
+    rng: random.Random, size: int, groups: int
+) -> None:
+    for _ in range(2000):
+        data = "".join(rng.choice("0123456789") for _ in range(size * groups))
+        expected = "".join(
+            str(reference_check_digit(data[i : i + size])) for i in range(0, len(data), size)
+        )
+        assert group_check_digits(data, size) == expected
+
+
+def test_group_check_digits_of_the_largest_sums() -> None:
+    # 9s everywhere give the largest weighted sums (63 and 81): no byte carries over.
+    assert group_check_digits("9" * 45, 5) == "0" * 9
+    assert group_check_digits("9" * 54, 6) == "4" * 9
 
 
 VALID_GROUPS = ["000000", "123450", "100001", "010002", "999990", "1234565", "9999994", "0000000"]

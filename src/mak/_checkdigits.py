@@ -30,6 +30,7 @@ __all__ = [
     "crc32_bzip2",
     "first_bad_group",
     "group_check_digit",
+    "group_check_digits",
     "is_valid_group",
     "key_checksum",
 ]
@@ -44,6 +45,23 @@ def group_check_digit(data: str) -> int:
     4
     """
     return sum(int(d) * (1 + i % 2) for i, d in enumerate(data)) % 7
+
+
+def group_check_digits(data: str, group_size: int) -> str:
+    """Return the check digit of each group of *group_size* digits of *data*, as digits.
+
+    Each is :func:`group_check_digit` of its group, all found at once by the big-integer
+    product :func:`_all_groups_pass` uses, with a kernel of the data weights alone: the
+    byte at the start of each group holds its weighted sum. *data* is ASCII digits, a
+    whole number of groups of 5 or 6 (the data digits of every ID layout).
+
+    >>> group_check_digits("12345" "99999", 5), group_check_digits("123450" "999999", 6)
+    ('00', '04')
+    """
+    values = data.encode("ascii").translate(_DIGIT_VALUES)
+    product = int.from_bytes(values, "big") * _DATA_KERNELS[group_size]
+    sums = product.to_bytes(len(values) + group_size, "big")[group_size::group_size]
+    return sums.translate(_CHECK_DIGIT_OF_SUM).decode("ascii")
 
 
 def is_valid_group(group: str) -> bool:
@@ -103,6 +121,11 @@ def _kernel(group_size: int) -> int:
 
 
 _KERNELS: Final = {size: _kernel(size) for size in (6, 7)}
+# The data weights 1, 2, 1, ... alone, least significant byte first as in _kernel.
+_DATA_KERNELS: Final = {
+    size: int.from_bytes(bytes(1 + m % 2 for m in range(size)), "little") for size in (5, 6)
+}
+_CHECK_DIGIT_OF_SUM: Final = bytes(ord("0") + total % 7 for total in range(256))
 _DIGIT_VALUES: Final = bytes((b - 48) % 256 for b in range(256))
 _MULTIPLES_OF_7: Final = bytes(range(0, 256, 7))
 _CHECK_DIGIT_VALUES: Final = bytes(range(7))

@@ -685,8 +685,9 @@ def step(
     Traceback (most recent call last):
     mak.errors.IllegalTransition: Can't Activated when Unlicensed (0xC004F014)
     """
-    _require_aware(now, "now")
-    policy = _policy(policy)
+    if type(now) is not dt.datetime or now.utcoffset() is None:  # as in advance
+        _require_aware(now, "now")
+    policy = _DEFAULT_POLICY if policy is None else _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("license state", state)
     if type(event) not in _EFFECTS:
@@ -696,10 +697,17 @@ def step(
         raise InvalidComponent(
             "time", "at", f"{at.isoformat()} is later than now ({now.isoformat()})"
         )
+    return _step(state, event, now, policy)
+
+
+def _step(
+    state: LicenseState, event: Event, now: dt.datetime, policy: GracePolicy
+) -> LicenseState:
+    """:func:`step` once its arguments are known to be sound: :func:`advance`'s own events."""
     for transition in LICENSING.candidates(state.status, type(event).__name__):
         guard = transition.guard
         if guard is None or _GUARDS[guard](state, event, now, policy):
-            return _effect(state, event, transition.target, now, policy)
+            return _EFFECTS[type(event)](state, event, transition.target, now, policy)
     raise IllegalTransition(state.status, event, code=_refusal_code(state, event))
 
 
@@ -713,32 +721,25 @@ def advance(
     previous one ended, not from *now*, so ``advance`` gives the same answer however
     often it is called: ``advance(advance(s, t1), t2) == advance(s, t2)`` for t1 <= t2.
     """
-    _require_aware(now, "now")
-    policy = _policy(policy)
+    # A simulated computer advances each product several times per call, and most calls
+    # find no timer due: the common, sound arguments (an aware datetime, no policy) are
+    # checked inline, anything else by the full check.
+    if type(now) is not dt.datetime or now.utcoffset() is None:
+        _require_aware(now, "now")
+    policy = _DEFAULT_POLICY if policy is None else _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("license state", state)
     while True:
         if state.status is L and state.licensed_until is not None and now >= state.licensed_until:
-            state = step(state, ValidityExpired(), now=now, policy=policy)
+            state = _step(state, ValidityExpired(), now, policy)
         elif (
             state.status in _GRACE
             and state.grace_ends_at is not None
             and now >= state.grace_ends_at
         ):
-            state = step(state, GraceExpired(), now=now, policy=policy)
+            state = _step(state, GraceExpired(), now, policy)
         else:
             return state
-
-
-def _effect(
-    state: LicenseState,
-    event: Event,
-    target: LicenseStatus,
-    now: dt.datetime,
-    policy: GracePolicy,
-) -> LicenseState:
-    """Return the snapshot a transition to *target* by *event* leaves."""
-    return _EFFECTS[type(event)](state, event, target, now, policy)
 
 
 def _key_installed(
@@ -759,10 +760,16 @@ def _key_installed(
             partial_key=event.key.partial,
         )
     if state.status in (U, L):  # a first key, or one that needs a new activation
-        return replace(
-            _grace(state, OOB, codes.OOB_GRACE_PERIOD, now + policy.oob_grace),
+        # A new snapshot, as _key_uninstalled builds one: only the rearms and genuineness
+        # carry over, and attrs' __init__ sets ten fields faster than a copy changes nine.
+        return LicenseState(
+            status=OOB,
+            reason=codes.OOB_GRACE_PERIOD,
+            grace_ends_at=_utc(now + policy.oob_grace),
             channel=event.channel,
             partial_key=event.key.partial,
+            rearms_left=state.rearms_left,
+            genuine=state.genuine,
         )
     # Replaced during a grace period or notification: the status and timer go on.
     return replace(state, channel=event.channel, partial_key=event.key.partial)
@@ -786,13 +793,16 @@ def _activated(
 ) -> LicenseState:
     assert isinstance(event, Activated)  # noqa: S101
     validity = _validity(event.method, policy)
-    return replace(
-        _unlicensed(state, L),
-        reason=None,
-        genuine=True,
+    # A new snapshot, as in _key_installed: licensed and genuine, no grace, no reason;
+    # only the key and the rearms carry over.
+    return LicenseState(
+        status=L,
+        channel=state.channel,
+        partial_key=state.partial_key,
         activated_at=_utc(event.at),
         method=event.method,
         licensed_until=None if validity is None else _utc(event.at + validity),
+        rearms_left=state.rearms_left,
     )
 
 

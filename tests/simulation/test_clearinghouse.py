@@ -104,6 +104,39 @@ def test_an_exhausted_pool_refuses_with_the_limit_code(
     assert service.pool(small).used == 3
 
 
+def test_a_batch_charges_each_pool_for_the_new_iids_that_fit(
+    service: SimulatedClearinghouse, clients: SimulatedFleet
+) -> None:
+    small = service.issue_mak(limit=2, family=ProductFamily.WINDOWS_CLIENT)
+    large = service.issue_mak(limit=10, family=ProductFamily.WINDOWS_CLIENT)
+    first, second, third = requests_for(clients, small, 3)
+    fourth, fifth = requests_for(clients, large, 5)[3:]  # computers 0-2 move to large too
+    service.fail_next(codes.KEY_BLOCKED)  # refuses the first request, charging nothing
+    batch = [first, fourth, first, second, third, fifth, fourth, third]
+    assert codes_of(service, batch) == [
+        codes.KEY_BLOCKED,
+        None,
+        None,
+        None,
+        codes.MAK_LIMIT_EXCEEDED,
+        None,
+        None,
+        codes.MAK_LIMIT_EXCEEDED,
+    ]
+    assert (service.pool(small).used, service.pool(large).used) == (2, 2)
+
+
+def test_a_batch_that_fails_part_way_keeps_the_charges_it_answered(
+    service: SimulatedClearinghouse, mak_key: ProductKey, clients: SimulatedFleet
+) -> None:
+    batch: list[object] = [*requests_for(clients, mak_key, 2), "not a request"]
+    with pytest.raises(AttributeError):
+        service.acquire_confirmation_ids(batch)  # type: ignore[arg-type]  # an untyped caller
+    assert service.pool(mak_key).used == 2
+    assert codes_of(service, batch[:2]) == [None, None]  # type: ignore[arg-type]
+    assert service.pool(mak_key).used == 2
+
+
 def test_a_blocked_key_is_refused(
     service: SimulatedClearinghouse, mak_key: ProductKey, clients: SimulatedFleet
 ) -> None:

@@ -114,6 +114,46 @@ def test_installation_id_survives_a_reimage_and_changes_with_the_hardware(
     assert computer.installation_id(aid) != iid
 
 
+def test_another_key_gives_its_own_installation_id_and_pid(
+    computer: SimulatedComputer, service: SimulatedClearinghouse, mak_key: ProductKey
+) -> None:
+    # The computer keeps a product's IID and PID until its key or hardware changes.
+    gvlk = CATALOG.gvlk_for("Windows 11 Enterprise")
+    aid = computer.install_product_key(gvlk)
+    gvlk_iid = computer.installation_id(aid)
+    assert computer.products()[0].extended_pid == extended_pid(gvlk, aid)
+    for key in (mak_key, service.issue_mak(limit=5, family=ProductFamily.WINDOWS_CLIENT)):
+        computer.install_product_key(key)
+        iid = computer.installation_id(aid)
+        assert iid == simkeys.installation_id(computer.fingerprint, key, aid)
+        assert iid != gvlk_iid
+        assert computer.products()[0].extended_pid == extended_pid(key, aid)
+
+
+def test_a_reimage_forgets_the_installation_id_and_pid(
+    computer: SimulatedComputer, mak_key: ProductKey
+) -> None:
+    aid = computer.install_product_key(mak_key)
+    computer.installation_id(aid)
+    assert computer.products()[0].extended_pid is not None
+    computer.reimage()
+    with pytest.raises(ServiceRejected) as caught:
+        computer.installation_id(aid)
+    assert caught.value.code == codes.NO_PRODUCT_KEY
+    assert computer.products()[0].extended_pid is None
+
+
+def test_a_hardware_change_gives_the_new_fingerprints_installation_id(
+    computer: SimulatedComputer, mak_key: ProductKey
+) -> None:
+    aid = computer.install_product_key(mak_key)
+    old = computer.installation_id(aid)
+    computer.replace_hardware()
+    new = computer.installation_id(aid)
+    assert new != old
+    assert new == simkeys.installation_id(computer.fingerprint, mak_key, aid)
+
+
 def test_the_clearinghouses_cid_activates_by_proxy(
     computer: SimulatedComputer, service: SimulatedClearinghouse, mak_key: ProductKey
 ) -> None:

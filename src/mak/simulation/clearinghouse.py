@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from mak import codes
-from mak.errors import ActivationLimitExceeded, NotFound, ServiceRejected, TransportError
+from mak.errors import NotFound, ServiceRejected, TransportError
 from mak.lifecycle import KeyChannel
 from mak.limits import MakPool
 from mak.ports import CidRequest, CidResult
@@ -157,7 +157,14 @@ class SimulatedClearinghouse:
         """
         with self._lock:
             self._connect("acquire_confirmation_ids", len(requests))
-            return [self._answer(request) for request in requests]
+            # Each MAK's pool is charged once for the batch: a MakPool copy per IID costs
+            # more than the rest of the answer. _refusal counts the IIDs that fit.
+            charges: dict[ProductKey, int] = {}
+            try:
+                return [self._answer(request, charges) for request in requests]
+            finally:
+                for key, count in charges.items():
+                    self._pools[key] = self._pools[key].charge(count)
 
     def remaining_activations(self, key: ProductKey, /) -> int:
         """Return how many activations the issued MAK *key* has left.
@@ -188,15 +195,19 @@ class SimulatedClearinghouse:
         if not self._online:
             raise TransportError("the simulated clearinghouse is offline", code=OFFLINE)
 
-    def _answer(self, request: CidRequest) -> CidResult:
+    def _answer(self, request: CidRequest, charges: dict[ProductKey, int]) -> CidResult:
         iid = request.installation_id
-        code = self._refusal(request)
+        code = self._refusal(request, charges)
         if code is not None:
             return CidResult(installation_id=iid, code=codes.lookup(code))
         return CidResult(installation_id=iid, confirmation_id=keys.confirmation_id(iid))
 
-    def _refusal(self, request: CidRequest) -> int | None:  # noqa: PLR0911  # one return per rule reads best
-        """Return the code refusing *request*, or ``None`` once it is answered (and charged)."""
+    def _refusal(self, request: CidRequest, charges: dict[ProductKey, int]) -> int | None:  # noqa: PLR0911  # one return per rule reads best
+        """Return the code refusing *request*, or ``None`` once it is answered.
+
+        A new IID that fits in its MAK's pool is counted in *charges*, for the caller to
+        charge; one that does not is refused with 0xC004C020.
+        """
         if self._failures:
             return self._failures.pop(0)
         read = keys.read_pid(request.extended_pid)
@@ -215,10 +226,10 @@ class SimulatedClearinghouse:
             return codes.CID_IID_INVALID_CHECK_DIGITS
         if iid.digits in self._answered:
             return None
-        try:
-            self._pools[key] = self._pools[key].charge()
-        except ActivationLimitExceeded:
+        charged = charges.get(key, 0)
+        if charged == self._pools[key].remaining:
             return codes.MAK_LIMIT_EXCEEDED
+        charges[key] = charged + 1
         self._answered.add(iid.digits)
         return None
 

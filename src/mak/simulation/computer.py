@@ -12,6 +12,7 @@ import attrs
 from mak import codes
 from mak.catalog import Edition  # attrs reads _Product's annotations
 from mak.errors import IllegalTransition, NotFound, ServiceRejected, TransportError
+from mak.ids import InstallationId  # attrs reads _Product's annotations
 from mak.keys import ProductKey  # attrs reads _Product's annotations
 from mak.kms import KmsEndpoint, KmsHost, KmsResponse
 from mak.lifecycle import (
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     import datetime as dt
 
     from mak.catalog import ProductFamily
-    from mak.ids import ConfirmationId, InstallationId
+    from mak.ids import ConfirmationId
     from mak.ports import ActivationService, Clock
 
 __all__ = ["SimulatedComputer", "SimulatedKmsHost", "activation_id_of"]
@@ -96,6 +97,17 @@ class _Product:
     edition: Edition
     state: LicenseState = attrs.field(factory=LicenseState.new)
     key: ProductKey | None = None
+    # What the key (and, for the IID, the hardware) gives, derived on first use and kept
+    # until the key or the hardware changes: a proxy activation asks for each several
+    # times per product, and deriving an IID costs more than the rest of the call.
+    installation_id: InstallationId | None = None
+    extended_pid: str | None = None
+
+    def set_key(self, key: ProductKey | None) -> None:
+        """Install *key* (``None``: none), forgetting what the previous key gave."""
+        self.key = key
+        self.installation_id = None
+        self.extended_pid = None
 
 
 class SimulatedComputer:
@@ -179,7 +191,7 @@ class SimulatedComputer:
         with self._lock:
             for product in self._products.values():
                 product.state = LicenseState.new()
-                product.key = None
+                product.set_key(None)
             self._kms_endpoint = None
             self._cmid = self._new_cmid()
 
@@ -194,6 +206,7 @@ class SimulatedComputer:
             self._fingerprint = self._new_fingerprint()
             now = self._clock.now()
             for product in self._products.values():
+                product.installation_id = None  # derived from the old fingerprint
                 product.state = step(
                     advance(product.state, now), HardwareChanged(beyond_tolerance=True), now=now
                 )
@@ -208,18 +221,13 @@ class SimulatedComputer:
             infos: list[ProductInfo] = []
             for product in self._products.values():
                 product.state = advance(product.state, now)
-                pid = (
-                    None
-                    if product.key is None
-                    else keys.extended_pid(product.key, product.activation_id)
-                )
                 infos.append(
                     ProductInfo(
                         activation_id=product.activation_id,
                         name=product.edition.name,
                         family=product.edition.family,
                         license_state=product.state,
-                        extended_pid=pid,
+                        extended_pid=None if product.key is None else self._extended_pid(product),
                     )
                 )
             return infos
@@ -243,15 +251,14 @@ class SimulatedComputer:
                     code=codes.MISMATCHED_SKU,
                 )
             self._apply(product, KeyInstalled(key, channel))
-            product.key = key
+            product.set_key(key)
             return product.activation_id
 
     def installation_id(self, activation_id: str, /) -> InstallationId:
         """Return the product's installation ID: fingerprint, key and product, 63 digits."""
         with self._lock:
             self._reach()
-            product = self._product(activation_id)
-            return keys.installation_id(self._fingerprint, self._key(product), activation_id)
+            return self._installation_id(self._product(activation_id))
 
     def deposit_confirmation_id(
         self,
@@ -264,22 +271,23 @@ class SimulatedComputer:
         with self._lock:
             self._reach()
             product = self._product(activation_id)
-            current = keys.installation_id(self._fingerprint, self._key(product), activation_id)
+            current = self._installation_id(product)
             if installation_id != current or confirmation_id != keys.confirmation_id(current):
                 raise ServiceRejected(
                     f"the confirmation ID does not match {self.name}'s installation ID",
                     code=codes.CID_IID_MISMATCH,
                 )
-            self._apply(product, Activated(ActivationMethod.MAK_PROXY, at=self._clock.now()))
+            now = self._clock.now()
+            self._apply(product, Activated(ActivationMethod.MAK_PROXY, at=now), now=now)
 
     def activate(self, activation_id: str, /) -> None:
         """Activate online: a MAK with the clearinghouse, a GVLK with the KMS host."""
         with self._lock:
             self._reach()
             product = self._product(activation_id)
-            key = self._key(product)
+            self._key(product)  # no key: 0xC004F014, whatever the channel
             if product.state.channel is KeyChannel.MAK:
-                self._activate_mak(product, key)
+                self._activate_mak(product)
             else:
                 self._activate_kms(product)
 
@@ -299,17 +307,18 @@ class SimulatedComputer:
 
     # --- inside the lock --------------------------------------------------------------------
 
-    def _activate_mak(self, product: _Product, key: ProductKey) -> None:
+    def _activate_mak(self, product: _Product) -> None:
         if self._clearinghouse is None:
             raise TransportError(f"{self.name} has no clearinghouse to reach", code=UNREACHABLE)
-        iid = keys.installation_id(self._fingerprint, key, product.activation_id)
-        pid = keys.extended_pid(key, product.activation_id)
+        iid = self._installation_id(product)
+        pid = self._extended_pid(product)
         [result] = self._clearinghouse.acquire_confirmation_ids(
             [CidRequest(installation_id=iid, extended_pid=pid)]
         )
         if result.code is not None:
             self._refuse(product, result.code.value, "the clearinghouse refused the activation")
-        self._apply(product, Activated(ActivationMethod.MAK_INDEPENDENT, at=self._clock.now()))
+        now = self._clock.now()
+        self._apply(product, Activated(ActivationMethod.MAK_INDEPENDENT, at=now), now=now)
 
     def _activate_kms(self, product: _Product) -> None:
         host = self._kms_host
@@ -322,14 +331,16 @@ class SimulatedComputer:
         response = host.request(self._cmid, product.edition.family, now)
         if response.code is not None:
             self._refuse(product, response.code, f"the KMS host's count is {response.count}")
-        self._apply(product, Activated(ActivationMethod.KMS, at=now))
+        self._apply(product, Activated(ActivationMethod.KMS, at=now), now=now)
 
     def _refuse(self, product: _Product, code: int, why: str) -> NoReturn:
         self._apply(product, ActivationFailed(code))
         raise ServiceRejected(f"{self.name}: {why}", code=code)
 
-    def _apply(self, product: _Product, event: Event) -> None:
-        now = self._clock.now()
+    def _apply(self, product: _Product, event: Event, *, now: dt.datetime | None = None) -> None:
+        """Apply *event* at *now*: the clock's time unless the caller just read it."""
+        if now is None:
+            now = self._clock.now()
         try:
             product.state = step(advance(product.state, now), event, now=now)
         except IllegalTransition as error:
@@ -341,6 +352,18 @@ class SimulatedComputer:
             return self._products[activation_id]
         except (KeyError, TypeError):
             raise NotFound("product", str(activation_id)) from None
+
+    def _installation_id(self, product: _Product) -> InstallationId:
+        if product.installation_id is None:
+            product.installation_id = keys.installation_id(
+                self._fingerprint, self._key(product), product.activation_id
+            )
+        return product.installation_id
+
+    def _extended_pid(self, product: _Product) -> str:
+        if product.extended_pid is None:
+            product.extended_pid = keys.extended_pid(self._key(product), product.activation_id)
+        return product.extended_pid
 
     def _key(self, product: _Product) -> ProductKey:
         if product.key is None:
