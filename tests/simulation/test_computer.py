@@ -114,6 +114,25 @@ def test_installation_id_survives_a_reimage_and_changes_with_the_hardware(
     assert computer.installation_id(aid) != iid
 
 
+def test_new_hardware_and_reimages_draw_new_ids_the_same_way_for_the_same_seed(
+    clock: FakeClock,
+) -> None:
+    def history(seed: str) -> list[tuple[str, str]]:
+        windows = CATALOG.edition("Windows 11 Pro")
+        pc = SimulatedComputer(name="PC", windows=windows, clock=clock, seed=seed)
+        seen = [(pc.fingerprint, str(pc.cmid))]
+        for change in (pc.replace_hardware, pc.reimage, pc.replace_hardware, pc.reimage):
+            change()
+            seen.append((pc.fingerprint, str(pc.cmid)))
+        return seen
+
+    seen = history("7")
+    assert history("7") == seen  # reproducible from the seed
+    assert len({fingerprint for fingerprint, _ in seen}) == 3  # each new hardware is new
+    assert len({cmid for _, cmid in seen}) == 3  # each reimage is a new KMS client
+    assert history("8")[0] != seen[0]
+
+
 def test_another_key_gives_its_own_installation_id_and_pid(
     computer: SimulatedComputer, service: SimulatedClearinghouse, mak_key: ProductKey
 ) -> None:

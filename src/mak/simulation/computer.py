@@ -161,11 +161,17 @@ class SimulatedComputer:
         self._clock = clock
         self._clearinghouse = clearinghouse
         self._kms_host = kms_host
-        self._rng = random.Random(f"mak-simulation/computer/{seed}")  # noqa: S311  # simulated hardware, reproducible by design
-        self._fingerprint = self._new_fingerprint()
-        self._cmid = self._new_cmid()
+        # A fleet holds thousands of computers, and Python's garbage collector walks every
+        # object each holds on each full collection: so no random generator is kept (its
+        # sequence is replayed on the rare new draw, see _draw), the CMID is kept as its
+        # 128 bits, and the lock is a plain one (no method calls another while locked).
+        self._seed = f"mak-simulation/computer/{seed}"
+        rng = random.Random(self._seed)  # noqa: S311  # simulated hardware, reproducible by design
+        self._fingerprint = f"{rng.getrandbits(128):032x}"
+        self._cmid_bits = rng.getrandbits(128)
+        self._draws = 2
         self._kms_endpoint: KmsEndpoint | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         editions = [windows] if office is None else [windows, office]
         self._products = {activation_id_of(e): _Product(activation_id_of(e), e) for e in editions}
 
@@ -181,7 +187,7 @@ class SimulatedComputer:
     def cmid(self) -> uuid.UUID:
         """The KMS client machine ID; a reimage gives a new one, as sysprep does."""
         with self._lock:
-            return self._cmid
+            return self._cmid()
 
     def reimage(self) -> None:
         """Reinstall the computer on the same hardware: every product unlicensed, no key, same IIDs to come.
@@ -193,7 +199,7 @@ class SimulatedComputer:
                 product.state = LicenseState.new()
                 product.set_key(None)
             self._kms_endpoint = None
-            self._cmid = self._new_cmid()
+            self._cmid_bits = self._draw()
 
     def replace_hardware(self) -> None:
         """Move the computer to new hardware, beyond tolerance: a new fingerprint, so new IIDs.
@@ -203,7 +209,7 @@ class SimulatedComputer:
         activation: the old CID no longer matches.
         """
         with self._lock:
-            self._fingerprint = self._new_fingerprint()
+            self._fingerprint = f"{self._draw():032x}"
             now = self._clock.now()
             for product in self._products.values():
                 product.installation_id = None  # derived from the old fingerprint
@@ -328,7 +334,7 @@ class SimulatedComputer:
         if host is None or not reachable:
             self._refuse(product, codes.KMS_UNAVAILABLE, "no KMS host could be reached")
         now = self._clock.now()
-        response = host.request(self._cmid, product.edition.family, now)
+        response = host.request(self._cmid(), product.edition.family, now)
         if response.code is not None:
             self._refuse(product, response.code, f"the KMS host's count is {response.count}")
         self._apply(product, Activated(ActivationMethod.KMS, at=now), now=now)
@@ -377,11 +383,19 @@ class SimulatedComputer:
         if self.unreachable:
             raise TransportError(f"{self.name} cannot be reached", code=UNREACHABLE)
 
-    def _new_fingerprint(self) -> str:
-        return f"{self._rng.getrandbits(128):032x}"
+    def _draw(self) -> int:
+        """The next 128 bits of the computer's random sequence, seeded by its seed.
 
-    def _new_cmid(self) -> uuid.UUID:
-        return uuid.UUID(int=self._rng.getrandbits(128), version=4)
+        Replayed from the start each time: only a reimage or new hardware draws again.
+        """
+        rng = random.Random(self._seed)  # noqa: S311  # simulated hardware, reproducible by design
+        for _ in range(self._draws):
+            rng.getrandbits(128)
+        self._draws += 1
+        return rng.getrandbits(128)
+
+    def _cmid(self) -> uuid.UUID:
+        return uuid.UUID(int=self._cmid_bits, version=4)
 
     def __repr__(self) -> str:
         return f"<SimulatedComputer {self.name!r}: {len(self._products)} products>"
