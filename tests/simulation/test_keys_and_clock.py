@@ -141,8 +141,13 @@ def test_fake_clock_refuses_naive_times() -> None:
         clock.set(dt.datetime(2026, 1, 6))  # noqa: DTZ001  # the naive time under test
 
 
-def test_the_fast_check_digit_is_the_rule(rng: random.Random) -> None:
-    for size in (5, 6):
-        for _ in range(2000):
-            data = "".join(rng.choice("0123456789") for _ in range(size))
-            assert simkeys._check_digit(data) == group_check_digit(data)  # pyright: ignore[reportPrivateUsage]  # the private fast path under test
+def test_minted_ids_carry_each_groups_check_digit_by_the_rule(rng: random.Random) -> None:
+    for length, size in ((54, 6), (40, 5)):  # an IID's data, a CID's
+        for _ in range(500):
+            data = "".join(rng.choice("0123456789") for _ in range(length))
+            minted = simkeys._with_check_digits(data, size)  # pyright: ignore[reportPrivateUsage]  # the minting path under test
+            groups = [minted[i : i + size + 1] for i in range(0, len(minted), size + 1)]
+            assert "".join(group[:-1] for group in groups) == data
+            assert [int(group[-1]) for group in groups] == [
+                group_check_digit(group[:-1]) for group in groups
+            ]

@@ -65,9 +65,9 @@ class InMemoryInventory:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._computers: dict[str, Computer] = {}
-        # casefolded name -> ids: discovery looks computers up by name, once each.
-        # Casefolded name -> ids. Tuples, not sets: a tuple of strings is one object fewer
-        # for the garbage collector to walk per computer, and names are nearly all unique.
+        # Casefolded name -> ids: discovery looks computers up by name, once each. Tuples,
+        # not sets: a tuple of strings is one object fewer for the garbage collector to
+        # walk per computer, and names are nearly all unique.
         self._computer_names: dict[str, tuple[str, ...]] = {}
         self._products: dict[str, Product] = {}
         # (computer id, activation id) -> product id: one product per SKU per computer.

@@ -1165,8 +1165,9 @@ def _use_wal(connection: sqlite3.Connection) -> object:
     Switching a new file takes an exclusive lock while holding a shared one. When another
     connection holds or wants the write lock meanwhile -- typically another process or
     thread opening the same new file -- SQLite reports the file busy at once rather than
-    call the busy handler, which could deadlock. So wait here instead, as SQLite would,
-    up to :data:`BUSY_TIMEOUT` seconds in all.
+    call the busy handler, which could deadlock. So try again here, as its busy handler
+    would, until :data:`BUSY_TIMEOUT` seconds have passed; a try may itself wait in the
+    busy handler, so the whole can last up to twice that.
     """
     deadline = time.monotonic() + BUSY_TIMEOUT
     pause = 0.001

@@ -163,15 +163,15 @@ class SimulatedComputer:
         self._kms_host = kms_host
         # A fleet holds thousands of computers, and Python's garbage collector walks every
         # object each holds on each full collection: so no random generator is kept (its
-        # sequence is replayed on the rare new draw, see _draw), the CMID is kept as its
-        # 128 bits, and the lock is a plain one (no method calls another while locked).
+        # sequence is replayed on the rare new draw, see _draw), and the CMID is kept as
+        # its 128 bits.
         self._seed = f"mak-simulation/computer/{seed}"
         rng = random.Random(self._seed)  # noqa: S311  # simulated hardware, reproducible by design
         self._fingerprint = f"{rng.getrandbits(128):032x}"
         self._cmid_bits = rng.getrandbits(128)
         self._draws = 2
         self._kms_endpoint: KmsEndpoint | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # held while calling ports, which may call back
         editions = [windows] if office is None else [windows, office]
         self._products = {activation_id_of(e): _Product(activation_id_of(e), e) for e in editions}
 

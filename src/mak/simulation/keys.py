@@ -214,11 +214,6 @@ def _with_check_digits(data: str, size: int) -> str:
     return "".join(map(operator.add, groups, group_check_digits(data, size)))
 
 
-def _check_digit(data: str) -> int:  # pyright: ignore[reportUnusedFunction]  # tests hold the minting path to the rule with it
-    """Return the check digit of one group, by the path the simulation mints IDs with."""
-    return int(group_check_digits(data, len(data)))
-
-
 def _digest_int(purpose: str, text: str) -> int:
     digest = hashlib.sha256(f"mak-simulation/{purpose}/{text}".encode()).digest()
     return int.from_bytes(digest, "big")
