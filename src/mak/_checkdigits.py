@@ -58,9 +58,7 @@ def group_check_digits(data: str, group_size: int) -> str:
     >>> group_check_digits("12345" "99999", 5), group_check_digits("123450" "999999", 6)
     ('00', '04')
     """
-    values = data.encode("ascii").translate(_DIGIT_VALUES)
-    product = int.from_bytes(values, "big") * _DATA_KERNELS[group_size]
-    sums = product.to_bytes(len(values) + group_size, "big")[group_size::group_size]
+    _, sums = _weighted_sums(data, group_size, _DATA_KERNELS[group_size])
     return sums.translate(_CHECK_DIGIT_OF_SUM).decode("ascii")
 
 
@@ -103,14 +101,18 @@ def _all_groups_pass(digits: str, group_size: int) -> bool:
     never carry into each other. A group passes when that sum is 0 mod 7 and its check
     digit is below 7 (the congruence alone would accept 7, 8, 9 for 0, 1, 2).
     """
-    values = digits.encode("ascii").translate(_DIGIT_VALUES)
-    kernel = _KERNELS[group_size]
-    product = int.from_bytes(values, "big") * kernel
-    sums = product.to_bytes(len(values) + group_size, "big")[group_size::group_size]
+    values, sums = _weighted_sums(digits, group_size, _KERNELS[group_size])
     checks = values[group_size - 1 :: group_size]
     return not (
         sums.translate(None, _MULTIPLES_OF_7) or checks.translate(None, _CHECK_DIGIT_VALUES)
     )
+
+
+def _weighted_sums(digits: str, group_size: int, kernel: int) -> tuple[bytes, bytes]:
+    """Return *digits* as byte values, and each group's sum weighted by *kernel*, a byte each."""
+    values = digits.encode("ascii").translate(_DIGIT_VALUES)
+    product = int.from_bytes(values, "big") * kernel
+    return values, product.to_bytes(len(values) + group_size, "big")[group_size::group_size]
 
 
 def _kernel(group_size: int) -> int:

@@ -685,9 +685,8 @@ def step(
     Traceback (most recent call last):
     mak.errors.IllegalTransition: Can't Activated when Unlicensed (0xC004F014)
     """
-    if type(now) is not dt.datetime or now.utcoffset() is None:  # as in advance
-        _require_aware(now, "now")
-    policy = _DEFAULT_POLICY if policy is None else _policy(policy)
+    _require_aware(now, "now")
+    policy = _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("license state", state)
     if type(event) not in _EFFECTS:
@@ -721,12 +720,8 @@ def advance(
     previous one ended, not from *now*, so ``advance`` gives the same answer however
     often it is called: ``advance(advance(s, t1), t2) == advance(s, t2)`` for t1 <= t2.
     """
-    # A simulated computer advances each product several times per call, and most calls
-    # find no timer due: the common, sound arguments (an aware datetime, no policy) are
-    # checked inline, anything else by the full check.
-    if type(now) is not dt.datetime or now.utcoffset() is None:
-        _require_aware(now, "now")
-    policy = _DEFAULT_POLICY if policy is None else _policy(policy)
+    _require_aware(now, "now")
+    policy = _policy(policy)
     if not isinstance(state, LicenseState):  # pyright: ignore[reportUnnecessaryIsInstance]  # untyped callers
         raise InvalidFormat.wrong_type("license state", state)
     while True:
