@@ -289,9 +289,22 @@ def _reached(progress: ProxyProgress, target: ProxyStage) -> ProxyProgress:
     """
     if progress.stage is ProxyStage.FAILED:
         progress = advance_stage(progress, Retried())
-    while _STAGE_ORDER[progress.stage] < _STAGE_ORDER[target]:
-        progress = advance_stage(progress, _STAGE_STEP[progress.stage])
-    return progress
+    if _STAGE_ORDER[progress.stage] >= _STAGE_ORDER[target]:
+        return progress
+    # Outside FAILED a progress is its stage alone, so each walk is taken once, through
+    # the machine's table, and remembered: every product takes the same few.
+    walk = (progress.stage, target)
+    known = _WALKS.get(walk)
+    if known is None:
+        known = progress
+        while _STAGE_ORDER[known.stage] < _STAGE_ORDER[target]:
+            known = advance_stage(known, _STAGE_STEP[known.stage])
+        _WALKS[walk] = known
+    return known
+
+
+_WALKS: Final[dict[tuple[ProxyStage, ProxyStage], ProxyProgress]] = {}
+"""Where :func:`_reached` took a product of each stage (not FAILED) bound for each target."""
 
 
 def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
