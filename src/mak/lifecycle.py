@@ -292,6 +292,8 @@ def _required_hresult(_: object, attribute: attrs.Attribute[Any], value: object)
 
 
 def _require_aware(value: object, name: str) -> None:
+    if type(value) is dt.datetime and value.tzinfo is dt.timezone.utc:
+        return  # the common case, decided without calling utcoffset(): every step checks
     if not isinstance(value, dt.datetime):
         raise InvalidComponent("time", name, f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -300,8 +302,8 @@ def _require_aware(value: object, name: str) -> None:
 
 def _in_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
     """Check *value* is aware and return it in UTC (a datetime stays a datetime)."""
-    if value is None:
-        return None
+    if value is None or (type(value) is dt.datetime and value.tzinfo is dt.timezone.utc):
+        return value  # what astimezone() returns for it: every snapshot converts three times
     _require_aware(value, name)
     return value.astimezone(dt.timezone.utc)
 
