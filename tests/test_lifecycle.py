@@ -1355,6 +1355,15 @@ def test_times_in_a_utc_zone_other_than_timezone_utc_are_stored_in_utc() -> None
     assert getattr(installed.grace_ends_at, "tzinfo", None) is UTC
 
 
+def test_a_key_whose_last_five_symbols_hold_an_n_is_refused_as_before() -> None:
+    # A PKEY2009 key may put its N in the last group; no partial key holds one, so the
+    # snapshot's check refuses it, on the path that builds a new snapshot too.
+    key = ProductKey.parse("BBBBB-BBBBB-BBBBB-BBBBC-2G7NH")
+    assert "N" in key.partial
+    with pytest.raises(InvalidFormat, match="partial product key"):
+        step(LicenseState.new(), KeyInstalled(key, KeyChannel.RETAIL), now=NOW)
+
+
 def test_a_tzinfo_without_an_offset_is_naive() -> None:
     with pytest.raises(InvalidComponent, match="is naive"):
         advance(in_oob(), NOW.replace(tzinfo=_NoOffset()))
