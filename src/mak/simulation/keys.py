@@ -186,10 +186,17 @@ def iid_belongs_to(iid: InstallationId, tag: str) -> bool:
     return data[48:] == _binding(tag, data[:48])
 
 
-@functools.lru_cache(maxsize=1 << 17)
 def confirmation_id(iid: InstallationId) -> ConfirmationId:
     """Return the simulated CID for *iid*: a function of the IID alone, check digits valid."""
-    data = f"{_digest_int('cid', iid.digits) % 10**40:040d}"
+    return _confirmation_id(iid.digits)
+
+
+# Kept by the digits: the clearinghouse mints each CID and the computer checks it again,
+# and a cache keyed by the InstallationId would hold a tuple per IID for Python's garbage
+# collector to walk on each full collection.
+@functools.lru_cache(maxsize=1 << 17)
+def _confirmation_id(iid_digits: str) -> ConfirmationId:
+    data = f"{_digest_int('cid', iid_digits) % 10**40:040d}"
     return ConfirmationId(_with_check_digits(data, 5))
 
 
