@@ -300,6 +300,33 @@ def test_a_last_action_keeps_its_time_in_utc() -> None:
     assert last_action(at=NOW.astimezone(CET)).at.tzinfo is UTC
 
 
+class _Moment(dt.datetime):
+    """A datetime of another class, as some libraries' timestamps are."""
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        NOW,
+        NOW.astimezone(CET),
+        NOW.replace(tzinfo=dt.timezone(dt.timedelta(0), "GMT")),  # UTC's offset, another zone
+        _Moment(2026, 1, 5, 12, tzinfo=UTC),
+    ],
+    ids=["utc", "cet", "gmt", "subclass"],
+)
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [(cil_entry, "acquired_at"), (action_record, "at"), (last_action, "at")],
+    ids=["CilEntry.acquired_at", "ActionRecord.at", "LastAction.at"],
+)
+def test_every_record_keeps_its_times_in_utc(build: Any, field: str, at: dt.datetime) -> None:
+    kept = getattr(build(**{field: at}), field)
+    assert kept == NOW
+    assert kept.tzinfo is UTC
+    if at.tzinfo is UTC:
+        assert kept is at  # already in UTC: kept as given, as astimezone gives it back
+
+
 @pytest.mark.parametrize(
     ("changes", "error", "kind"),
     [

@@ -36,21 +36,30 @@ __all__ = [
 ]
 
 _NAME_LIMIT: Final = 255
+_UTC: Final = dt.timezone.utc
 _GUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 Validator = Any  # attrs' validator type is private; these are (instance, attribute, value)
 
 
-def require_text(what: str, value: object) -> None:
-    """Refuse anything but a non-blank string of at most 255 characters on one line."""
-    if (
+def _plain_text(value: object) -> bool:
+    """Whether *value* is printable ASCII text :func:`require_text` takes, as most are.
+
+    The common case, decided without splitting or encoding: every record checks it.
+    """
+    return (
         type(value) is str
         and value.isascii()
         and value.isprintable()
         and 0 < len(value) <= _NAME_LIMIT
         and not value.isspace()
-    ):
-        return  # the common case, decided without splitting or encoding: every record checks it
+    )
+
+
+def require_text(what: str, value: object) -> None:
+    """Refuse anything but a non-blank string of at most 255 characters on one line."""
+    if _plain_text(value):
+        return
     if not isinstance(value, str):
         raise InvalidFormat.wrong_type(what, value)
     if not value.strip() or len(value) > _NAME_LIMIT or value.splitlines() != [value]:
@@ -67,7 +76,8 @@ def text(kind: str) -> Validator:
     """Return a validator of :func:`require_text`, naming the field ``"<kind> <field>"``."""
 
     def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        require_text(f"{kind} {attribute.name}", value)
+        if not _plain_text(value):  # the field is named only when the test fails
+            require_text(f"{kind} {attribute.name}", value)
 
     return check
 
@@ -116,13 +126,17 @@ def activation_id(_: object, attribute: attrs.Attribute[Any], value: object) -> 
 
 def to_utc(value: Any) -> Any:  # converts what it can; the validator judges the rest
     """Convert an aware datetime to UTC; leave anything else for :func:`aware` to refuse."""
+    if type(value) is dt.datetime and value.tzinfo is _UTC:
+        return value  # what astimezone returns for it, without asking for its offset
     if isinstance(value, dt.datetime) and value.utcoffset() is not None:
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(_UTC)
     return value
 
 
 def aware(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     """Validate an aware datetime, naming the field when it is naive or not a datetime."""
+    if type(value) is dt.datetime and value.tzinfo is _UTC:
+        return  # what to_utc gives, so the common case: aware, without asking for its offset
     if value is None and attribute.default is None:
         return
     if not isinstance(value, dt.datetime):
