@@ -161,8 +161,8 @@ class _Plan(NamedTuple):
 
 
 _PLANS: dict[type[Any], _Plan | None] = {}
-# One replacer a class and tuple of changed names, in the order given: the key is the
-# class followed by the names, so that finding it builds a single tuple.
+# The replacers written so far, by class and changed names in the order given; a key is
+# the class followed by the names, so that finding a replacer builds a single tuple.
 _REPLACERS: dict[tuple[Any, ...], _Replacer] = {}
 
 
