@@ -76,7 +76,10 @@ class InMemoryInventory:
         self._product_slots: dict[tuple[str, str], str] = {}
         self._keys: dict[ProductKey, KeyRecord] = {}  # by the full key; dicts keep order
         self._confirmations: dict[InstallationId, CilEntry] = {}
-        self._history: list[ActionRecord] = []
+        # Each action's fields, as a tuple: a tuple of strings, times and None is one the
+        # garbage collector stops tracking, and a fleet's history would otherwise be
+        # walked on every full collection (three records per product proxy-activated).
+        self._history: list[_Row] = []
         # Inside a transaction: how deep, and what each table held under each key before
         # the transaction first wrote it (id(table) -> (table, key -> value or _ABSENT)),
         # and how long the history was. One dict entry per key written, not one undo
@@ -299,7 +302,7 @@ class InMemoryInventory:
             self._check_writable()
             if self._depth and self._history_mark is None:
                 self._history_mark = len(self._history)
-            self._history.append(action)
+            self._history.append(_row(action))
             return action
 
     def history(
@@ -307,12 +310,12 @@ class InMemoryInventory:
     ) -> list[ActionRecord]:
         """Return the actions matching the filters given, oldest first."""
         with self._lock:
-            found = list(self._history)
+            rows = list(self._history)
         if computer_id is not None:
-            found = [a for a in found if a.computer_id == computer_id]
+            rows = [row for row in rows if row[_COMPUTER_ID] == computer_id]
         if product_id is not None:
-            found = [a for a in found if a.product_id == product_id]
-        return found
+            rows = [row for row in rows if row[_PRODUCT_ID] == product_id]
+        return [_action(row) for row in rows]
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -436,6 +439,25 @@ class InMemoryInventory:
     def _forget_before(self) -> None:
         self._before.clear()
         self._history_mark = None
+
+
+_ACTION_FIELDS: Final = tuple(field.name for field in attrs.fields(ActionRecord))
+_COMPUTER_ID: Final = _ACTION_FIELDS.index("computer_id")
+_PRODUCT_ID: Final = _ACTION_FIELDS.index("product_id")
+_Row = tuple[Any, ...]  # an action's fields, in ActionRecord's order
+
+
+def _row(action: ActionRecord) -> _Row:
+    """The fields of *action*, to keep; the history holds no record objects."""
+    return tuple(getattr(action, name) for name in _ACTION_FIELDS)
+
+
+def _action(row: _Row) -> ActionRecord:
+    """The action *row* kept, built again without checking the fields it was checked with."""
+    action: ActionRecord = object.__new__(ActionRecord)
+    for name, value in zip(_ACTION_FIELDS, row, strict=True):
+        object.__setattr__(action, name, value)  # frozen: attrs sets fields the same way
+    return action
 
 
 def _slot(product: Product) -> tuple[str, str]:
