@@ -25,7 +25,6 @@ resumed after a crash, never spends an activation twice for one installation ID.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import datetime as dt
 import hashlib
@@ -434,10 +433,12 @@ def _known_ids(ids: Callable[[int], object], indexes: Iterable[int]) -> list[str
     """The product ids of *indexes* that are strings; the rest fail when read on their own."""
     found: list[str] = []
     for index in indexes:
-        with contextlib.suppress(AttributeError):  # untyped callers may give anything
+        try:
             product_id = ids(index)
-            if isinstance(product_id, str):
-                found.append(product_id)
+        except AttributeError:  # untyped callers may give anything
+            continue
+        if isinstance(product_id, str):
+            found.append(product_id)
     return found
 
 

@@ -487,5 +487,4 @@ def _same_or_conflict(
 
 def _present(table: Mapping[_K, _V], keys: Iterable[_K]) -> list[_V]:
     """The values *table* holds for *keys*, in their order, each key once."""
-    found = (table.get(key) for key in dict.fromkeys(keys))
-    return [value for value in found if value is not None]
+    return [value for value in map(table.get, dict.fromkeys(keys)) if value is not None]
