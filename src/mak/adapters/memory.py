@@ -22,6 +22,7 @@ mak.errors.ConcurrencyConflict: Stale computer 'c-1': written from version 1, st
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 
@@ -32,7 +33,7 @@ from mak.errors import ConcurrencyConflict, NotFound, StorageError
 from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 
     from mak.catalog import ProductFamily
     from mak.ids import InstallationId
@@ -447,9 +448,8 @@ _PRODUCT_ID: Final = _ACTION_FIELDS.index("product_id")
 _Row = tuple[Any, ...]  # an action's fields, in ActionRecord's order
 
 
-def _row(action: ActionRecord) -> _Row:
-    """The fields of *action*, to keep; the history holds no record objects."""
-    return tuple(getattr(action, name) for name in _ACTION_FIELDS)
+_row: Final[Callable[[ActionRecord], _Row]] = operator.attrgetter(*_ACTION_FIELDS)
+"""The fields of an action, to keep; the history holds no record objects."""
 
 
 def _action(row: _Row) -> ActionRecord:
