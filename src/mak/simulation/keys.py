@@ -23,7 +23,11 @@ from typing import TYPE_CHECKING, Final
 from mak._checkdigits import group_check_digits, key_checksum
 from mak.catalog import Catalog, ProductFamily
 from mak.errors import InvalidComponent
-from mak.ids import ConfirmationId, InstallationId, _trusted
+from mak.ids import (  # _trusted: the simulation mints IDs whose check digits it computed
+    ConfirmationId,
+    InstallationId,
+    _trusted,  # pyright: ignore[reportPrivateUsage]
+)
 from mak.keys import ALPHABET, ProductKey
 from mak.lifecycle import KeyChannel
 
