@@ -294,6 +294,7 @@ BAD_CHARACTERS = {
     "devanagari-five": "\u096b",
     "emoji": "\U0001f600",
     "nul": "\x00",
+    "lone-surrogate": "\ud800",  # UTF-8 cannot encode it: refused before any encoding
 }
 
 

@@ -1330,6 +1330,45 @@ def test_non_utc_times_given_to_a_state_are_stored_in_utc() -> None:
     assert getattr(state.grace_ends_at, "tzinfo", None) is UTC
 
 
+class _GreenwichTime(dt.tzinfo):
+    """UTC under another tzinfo than ``timezone.utc``, which the checks take a fast path for."""
+
+    def utcoffset(self, _: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(0)
+
+    def dst(self, _: dt.datetime | None) -> dt.timedelta:
+        return dt.timedelta(0)
+
+
+class _NoOffset(dt.tzinfo):
+    def utcoffset(self, _: dt.datetime | None) -> None:
+        return None
+
+
+def test_times_in_a_utc_zone_other_than_timezone_utc_are_stored_in_utc() -> None:
+    now = NOW.replace(tzinfo=_GreenwichTime())
+    state = LicenseState(
+        status=OOB, channel=KeyChannel.GVLK, partial_key="2YT43", grace_ends_at=now
+    )
+    assert getattr(state.grace_ends_at, "tzinfo", None) is UTC
+    installed = step(LicenseState.new(), KeyInstalled(GVLK, KeyChannel.GVLK), now=now)
+    assert getattr(installed.grace_ends_at, "tzinfo", None) is UTC
+
+
+def test_a_key_whose_last_five_symbols_hold_an_n_is_refused_as_before() -> None:
+    # A PKEY2009 key may put its N in the last group; no partial key holds one, so the
+    # snapshot's check refuses it, on the path that builds a new snapshot too.
+    key = ProductKey.parse("BBBBB-BBBBB-BBBBB-BBBBC-2G7NH")
+    assert "N" in key.partial
+    with pytest.raises(InvalidFormat, match="partial product key"):
+        step(LicenseState.new(), KeyInstalled(key, KeyChannel.RETAIL), now=NOW)
+
+
+def test_a_tzinfo_without_an_offset_is_naive() -> None:
+    with pytest.raises(InvalidComponent, match="is naive"):
+        advance(in_oob(), NOW.replace(tzinfo=_NoOffset()))
+
+
 # --- scenarios from domain-facts ----------------------------------------------------------
 
 

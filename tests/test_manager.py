@@ -38,9 +38,10 @@ from mak.manager import (
     Outcome,
     RetryPolicy,
     VolumeActivationManager,
+    _reached,
 )
 from mak.model import ByName, ByWorkgroup, CilEntry, Computer, Product
-from mak.proxystage import ProxyStage
+from mak.proxystage import ProxyProgress, ProxyStage, StageFailed, advance_stage
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
 from mak.testing import make_key
 
@@ -236,6 +237,29 @@ def test_refresh_remaining_fails_a_key_the_service_does_not_know(lab: Lab) -> No
 
 
 # --- proxy activation ------------------------------------------------------------------------
+
+_ORDER = [
+    ProxyStage.DISCOVERED,
+    ProxyStage.KEY_INSTALLED,
+    ProxyStage.IID_COLLECTED,
+    ProxyStage.EXPORTED,
+    ProxyStage.CID_ACQUIRED,
+    ProxyStage.CID_DEPOSITED,
+]
+
+
+def test_a_product_seen_at_a_later_stage_lands_there_from_anywhere_every_time() -> None:
+    starts = [ProxyProgress(stage=stage) for stage in _ORDER]
+    starts += [advance_stage(start, StageFailed(0xC004C020)) for start in starts[:-1]]
+    targets = [stage for stage in _ORDER if stage is not ProxyStage.EXPORTED]
+    for _ in range(2):  # the walks are remembered: the second round must agree
+        for start in starts:
+            resumed = start.failed_at if start.stage is ProxyStage.FAILED else start.stage
+            assert resumed is not None
+            for target in reversed(targets):
+                reached = _reached(start, target)
+                expected = max(resumed, target, key=_ORDER.index)
+                assert reached == ProxyProgress(stage=expected), (start, target)
 
 
 @pytest.mark.parametrize("batch_size", [1, 4, 5, 500])

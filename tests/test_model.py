@@ -300,6 +300,33 @@ def test_a_last_action_keeps_its_time_in_utc() -> None:
     assert last_action(at=NOW.astimezone(CET)).at.tzinfo is UTC
 
 
+class _Moment(dt.datetime):
+    """A datetime of another class, as some libraries' timestamps are."""
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        NOW,
+        NOW.astimezone(CET),
+        NOW.replace(tzinfo=dt.timezone(dt.timedelta(0), "GMT")),  # UTC's offset, another zone
+        _Moment(2026, 1, 5, 12, tzinfo=UTC),
+    ],
+    ids=["utc", "cet", "gmt", "subclass"],
+)
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [(cil_entry, "acquired_at"), (action_record, "at"), (last_action, "at")],
+    ids=["CilEntry.acquired_at", "ActionRecord.at", "LastAction.at"],
+)
+def test_every_record_keeps_its_times_in_utc(build: Any, field: str, at: dt.datetime) -> None:
+    kept = getattr(build(**{field: at}), field)
+    assert kept == NOW
+    assert kept.tzinfo is UTC
+    if at.tzinfo is UTC:
+        assert kept is at  # already in UTC: kept as given, as astimezone gives it back
+
+
 @pytest.mark.parametrize(
     ("changes", "error", "kind"),
     [
@@ -821,8 +848,53 @@ def test_replace_runs_checks_across_fields_and_converters() -> None:
 
 
 def test_replace_refuses_an_unknown_field() -> None:
+    with pytest.raises(TypeError) as evolved:
+        attrs.evolve(product(), colour="blue")  # type: ignore[call-arg]  # the refusal compared
+    for _ in range(2):  # a refused name is not remembered as a change replace can make
+        with pytest.raises(TypeError) as caught:
+            replace(product(), colour="blue")
+        assert str(caught.value) == str(evolved.value)
     with pytest.raises(TypeError):
-        replace(product(), colour="blue")
+        replace(product(), version=2, colour="blue")  # with a field it can change
+
+
+def test_replace_checks_the_changes_in_the_order_given() -> None:
+    with pytest.raises(InvalidComponent):
+        replace(product(), version=-1, name=" ")
+    with pytest.raises(InvalidFormat):
+        replace(product(), name=" ", version=-1)
+
+
+def test_replace_gives_the_same_copy_on_every_call_in_any_order() -> None:
+    original = product()
+    expected = attrs.evolve(original, name="Office LTSC", version=3)
+    for _ in range(2):  # written out on the first call, reused on the second
+        assert replace(original, name="Office LTSC", version=3) == expected
+        assert replace(original, version=3, name="Office LTSC") == expected
+    assert replace(original) == original
+    assert replace(original) is not original
+
+
+def test_replace_copies_classes_with_a_dict_and_inherited_slots() -> None:
+    @attrs.frozen(slots=False)
+    class Loose:
+        name: str = attrs.field(validator=attrs.validators.instance_of(str))
+        size: int = 0
+
+    @attrs.frozen
+    class Base:
+        name: str
+
+    @attrs.frozen
+    class Child(Base):
+        size: int = attrs.field(converter=int)
+
+    assert replace(Loose("a", 1), size=2) == Loose("a", 2)
+    with pytest.raises(TypeError):
+        replace(Loose("a", 1), name=3)  # its validator ran
+    child = replace(Child("a", 1), size="2")  # converted: int("2")
+    assert child == Child("a", 2)
+    assert replace(child, name="b") == Child("b", 2)
 
 
 def test_replace_converts_and_checks_a_license_state_as_evolve_does() -> None:

@@ -12,12 +12,13 @@ import io
 import json
 import logging
 import re
+import sys
 from typing import TYPE_CHECKING
 
 import attrs
 import pytest
 
-from mak import codes, ids, keys, slmgr
+from mak import codes, errors, ids, keys, slmgr
 from mak.catalog import Catalog
 from mak.cli import main
 from mak.demo import run_demo
@@ -191,10 +192,23 @@ def test_a_key_in_a_catalog_file_that_is_not_json_never_shows(tmp_path: Path) ->
         ("IID 1234565-1234565-1234565", "IID 1234565-1234565-1234565"),
         ("SKU 55c92734-d682-4d71-983e-d6ec3f16059f", "SKU 55c92734-d682-4d71-983e-d6ec3f16059f"),
         ("already XXXXX-XXXXX-XXXXX-XXXXX-2YT43", "already XXXXX-XXXXX-XXXXX-XXXXX-2YT43"),
+        (f"lower {KEY.lower()}", "lower XXXXX-XXXXX-XXXXX-XXXXX-XXXXX"),
+        ("dashes " + KEY.replace("-", "\u2013"), "dashes " + "\u2013".join(["XXXXX"] * 5)),
+        ("kelvin \u212a\u212aBCDFGHJM", "kelvin XXXXXXXXXX"),  # KELVIN SIGN folds to k
+        ("confirmation ID acquired", "confirmation ID acquired"),
+        ("", ""),
     ],
 )
 def test_redaction_masks_key_groups_and_leaves_words_and_ids(text: str, expected: str) -> None:
     assert redact(text) == expected
+
+
+def test_the_quick_test_for_keys_misses_no_key_symbol() -> None:
+    every_character = "".join(map(chr, range(sys.maxunicode + 1)))
+    symbols = set(errors._SYMBOL.findall(every_character))  # pyright: ignore[reportPrivateUsage]  # the classes compared
+    any_case = set(re.findall(errors._ANY_CASE_SYMBOL, every_character))  # pyright: ignore[reportPrivateUsage]  # the classes compared
+    assert "\u212a" in symbols  # case folding the quick test must not miss
+    assert symbols <= any_case  # so it never skips text the masking would change
 
 
 # --- what the demo shows and logs ----------------------------------------------------------

@@ -292,6 +292,8 @@ def _required_hresult(_: object, attribute: attrs.Attribute[Any], value: object)
 
 
 def _require_aware(value: object, name: str) -> None:
+    if type(value) is dt.datetime and value.tzinfo is dt.timezone.utc:
+        return  # the common case, decided without calling utcoffset(): every step checks
     if not isinstance(value, dt.datetime):
         raise InvalidComponent("time", name, f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.utcoffset() is None:
@@ -300,8 +302,8 @@ def _require_aware(value: object, name: str) -> None:
 
 def _in_utc(value: dt.datetime | None, name: str) -> dt.datetime | None:
     """Check *value* is aware and return it in UTC (a datetime stays a datetime)."""
-    if value is None:
-        return None
+    if value is None or (type(value) is dt.datetime and value.tzinfo is dt.timezone.utc):
+        return value  # what astimezone() returns for it: every snapshot converts three times
     _require_aware(value, name)
     return value.astimezone(dt.timezone.utc)
 
@@ -321,6 +323,10 @@ def _activated_at_in_utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _partial_key(_: object, __: attrs.Attribute[Any], value: object) -> None:
+    _require_partial_key(value)
+
+
+def _require_partial_key(value: object) -> None:
     if value is None:
         return
     if not isinstance(value, str) or len(value) != 5 or value.strip(ALPHABET):
@@ -755,14 +761,17 @@ def _key_installed(
             partial_key=event.key.partial,
         )
     if state.status in (U, L):  # a first key, or one that needs a new activation
-        # A new snapshot, as _key_uninstalled builds one: only the rearms and genuineness
-        # carry over, and attrs' __init__ sets ten fields faster than a copy changes nine.
-        return LicenseState(
+        # A new snapshot: only the rearms and genuineness carry over. The key's last five
+        # symbols are the one field no record has checked (a key may end in N, no
+        # partial does).
+        partial_key = event.key.partial
+        _require_partial_key(partial_key)
+        return _snapshot(
             status=OOB,
             reason=codes.OOB_GRACE_PERIOD,
             grace_ends_at=_utc(now + policy.oob_grace),
             channel=event.channel,
-            partial_key=event.key.partial,
+            partial_key=partial_key,
             rearms_left=state.rearms_left,
             genuine=state.genuine,
         )
@@ -790,7 +799,7 @@ def _activated(
     validity = _validity(event.method, policy)
     # A new snapshot, as in _key_installed: licensed and genuine, no grace, no reason;
     # only the key and the rearms carry over.
-    return LicenseState(
+    return _snapshot(
         status=L,
         channel=state.channel,
         partial_key=state.partial_key,
@@ -886,6 +895,42 @@ def _policy(policy: object) -> GracePolicy:
     if not isinstance(policy, GracePolicy):
         raise InvalidFormat.wrong_type("grace policy", policy)
     return policy
+
+
+def _snapshot(  # noqa: PLR0913  # one argument a field, as LicenseState takes them
+    *,
+    status: LicenseStatus,
+    channel: KeyChannel | None,
+    partial_key: str | None,
+    reason: int | None = None,
+    grace_ends_at: dt.datetime | None = None,
+    licensed_until: dt.datetime | None = None,
+    activated_at: dt.datetime | None = None,
+    method: ActivationMethod | None = None,
+    rearms_left: int,
+    genuine: bool = True,
+) -> LicenseState:
+    """A :class:`LicenseState` of values checked already, built without checking them again.
+
+    Each value is a field of a checked snapshot or event, or a time :func:`_utc` gave.
+    attrs' ``__init__`` would convert and validate all ten again, more than half of what
+    a snapshot costs, and a proxy activation builds two per product. The check across
+    fields (``__attrs_post_init__``) still runs.
+    """
+    state: LicenseState = object.__new__(LicenseState)
+    set_field = object.__setattr__  # the snapshot is frozen: attrs sets fields the same way
+    set_field(state, "status", status)
+    set_field(state, "channel", channel)
+    set_field(state, "partial_key", partial_key)
+    set_field(state, "reason", reason)
+    set_field(state, "grace_ends_at", grace_ends_at)
+    set_field(state, "licensed_until", licensed_until)
+    set_field(state, "activated_at", activated_at)
+    set_field(state, "method", method)
+    set_field(state, "rearms_left", rearms_left)
+    set_field(state, "genuine", genuine)
+    state.__attrs_post_init__()
+    return state
 
 
 def _unlicensed(state: LicenseState, status: LicenseStatus) -> LicenseState:

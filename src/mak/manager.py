@@ -25,7 +25,6 @@ resumed after a crash, never spends an activation twice for one installation ID.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import datetime as dt
 import hashlib
@@ -144,6 +143,10 @@ class Outcome:
     ok: bool
     code: ActivationCode | None
     detail: str
+
+
+_Done: TypeAlias = "tuple[str | None, bool, ActivationCode | None, str]"
+"""An :class:`Outcome`'s fields, in its order: what a batch keeps until it reports."""
 
 
 def _outcomes(value: Iterable[Outcome]) -> tuple[Outcome, ...]:
@@ -289,9 +292,22 @@ def _reached(progress: ProxyProgress, target: ProxyStage) -> ProxyProgress:
     """
     if progress.stage is ProxyStage.FAILED:
         progress = advance_stage(progress, Retried())
-    while _STAGE_ORDER[progress.stage] < _STAGE_ORDER[target]:
-        progress = advance_stage(progress, _STAGE_STEP[progress.stage])
-    return progress
+    if _STAGE_ORDER[progress.stage] >= _STAGE_ORDER[target]:
+        return progress
+    # Outside FAILED a progress is its stage alone, so each walk is taken once, through
+    # the machine's table, and remembered: every product takes the same few.
+    walk = (progress.stage, target)
+    known = _WALKS.get(walk)
+    if known is None:
+        known = progress
+        while _STAGE_ORDER[known.stage] < _STAGE_ORDER[target]:
+            known = advance_stage(known, _STAGE_STEP[known.stage])
+        _WALKS[walk] = known
+    return known
+
+
+_WALKS: Final[dict[tuple[ProxyStage, ProxyStage], ProxyProgress]] = {}
+"""Where :func:`_reached` took a product of each stage (not FAILED) bound for each target."""
 
 
 def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
@@ -421,15 +437,13 @@ def _known_ids(ids: Callable[[int], object], indexes: Iterable[int]) -> list[str
     """The product ids of *indexes* that are strings; the rest fail when read on their own."""
     found: list[str] = []
     for index in indexes:
-        with contextlib.suppress(AttributeError):  # untyped callers may give anything
+        try:
             product_id = ids(index)
-            if isinstance(product_id, str):
-                found.append(product_id)
+        except AttributeError:  # untyped callers may give anything
+            continue
+        if isinstance(product_id, str):
+            found.append(product_id)
     return found
-
-
-def _succeeded(report: BatchReport) -> list[str]:
-    return [o.product_id for o in report.outcomes if o.ok and o.product_id is not None]
 
 
 def _extended_pid(infos: Sequence[ProductInfo], activation_id: str) -> str | None:
@@ -439,20 +453,48 @@ def _extended_pid(infos: Sequence[ProductInfo], activation_id: str) -> str | Non
     return None
 
 
-def _merge(action: str, reports: Sequence[BatchReport]) -> BatchReport:
+class _Step(NamedTuple):
+    """What one step of a verb did: its outcomes' fields in order, its time, its service calls."""
+
+    outcomes: list[_Done]
+    elapsed: dt.timedelta
+    service_calls: int
+
+    @classmethod
+    def of(cls, report: BatchReport) -> _Step:
+        """The step *report* tells of."""
+        outcomes = [(o.product_id, o.ok, o.code, o.detail) for o in report.outcomes]
+        return cls(outcomes, report.elapsed, report.service_calls)
+
+    def succeeded(self) -> list[str]:
+        """The ids of the products that succeeded, in order."""
+        return [
+            product_id for product_id, ok, _, _ in self.outcomes if ok and product_id is not None
+        ]
+
+    def report(self, action: str) -> BatchReport:
+        """The report of this step, as the verb *action*'s."""
+        return BatchReport(
+            action=action,
+            outcomes=[Outcome(*outcome) for outcome in self.outcomes],
+            elapsed=self.elapsed,
+            service_calls=self.service_calls,
+        )
+
+
+def _merge(action: str, steps: Sequence[_Step]) -> BatchReport:
     """One report of several steps: each product's first failure, else its last success."""
-    final: dict[str | None, Outcome] = {}
-    for report in reports:
-        for outcome in report.outcomes:
-            earlier = final.get(outcome.product_id)
-            if earlier is None or earlier.ok:
-                final[outcome.product_id] = outcome
-    return BatchReport(
-        action=action,
-        outcomes=final.values(),
-        elapsed=sum((report.elapsed for report in reports), dt.timedelta(0)),
-        service_calls=sum(report.service_calls for report in reports),
-    )
+    final: dict[str | None, _Done] = {}
+    for step in steps:
+        for outcome in step.outcomes:
+            earlier = final.get(outcome[0])
+            if earlier is None or earlier[1]:
+                final[outcome[0]] = outcome
+    return _Step(
+        list(final.values()),
+        sum((step.elapsed for step in steps), dt.timedelta(0)),
+        sum(step.service_calls for step in steps),
+    ).report(action)
 
 
 class _Batch:
@@ -472,7 +514,10 @@ class _Batch:
         self.action = action
         self.total = total
         self.progress = progress
-        self.outcomes: dict[int, Outcome] = {}
+        # Each product's outcome as its four fields: a tuple of strings and None is one
+        # the garbage collector stops tracking, and proxy activation keeps three steps'
+        # outcomes of every product until it merges them.
+        self.outcomes: dict[int, _Done] = {}
         self.service_calls = 0
         self.keys_kept: set[ProductKey] = set()  # in the inventory's keys: not looked up again
         self._endpoints: dict[str, ComputerEndpoint | TransportError] = {}
@@ -539,63 +584,67 @@ class _Batch:
             return self._kept_ahead.pop(iid)
         return self.manager.inventory.find_confirmation(iid)
 
-    def done(self, index: int, outcome: Outcome, product: Product | None = None) -> None:
+    def done(self, index: int, outcome: _Done, product: Product | None = None) -> None:
         """Keep the outcome of the *index*-th product, log it, and tell the progress callback."""
         self.outcomes[index] = outcome
         _log_outcome(self.action, outcome, product)
         if self.progress is not None:
             self.progress(len(self.outcomes), self.total)
 
-    def report(self, outcomes: Sequence[Outcome] | None = None) -> BatchReport:
-        """Return the report and log its counts.
+    def finish(self, outcomes: Sequence[_Done] | None = None) -> _Step:
+        """Return what the batch did, and log its counts.
 
         Its outcomes are *outcomes*, or those kept, in the order the products were given.
         """
-        report = BatchReport(
-            action=self.action,
-            outcomes=[self.outcomes[i] for i in sorted(self.outcomes)]
-            if outcomes is None
-            else outcomes,
-            elapsed=dt.timedelta(seconds=time.perf_counter() - self._started),
-            service_calls=self.service_calls,
+        done = [self.outcomes[i] for i in sorted(self.outcomes)] if outcomes is None else outcomes
+        step = _Step(
+            list(done),
+            dt.timedelta(seconds=time.perf_counter() - self._started),
+            self.service_calls,
         )
+        succeeded = sum(1 for _, ok, _, _ in done if ok)
         _LOG.info(
             "%s: %d succeeded, %d failed, %d service calls, %.2f s",
             self.action,
-            report.succeeded,
-            report.failed,
-            report.service_calls,
-            report.elapsed.total_seconds(),
+            succeeded,
+            len(done) - succeeded,
+            step.service_calls,
+            step.elapsed.total_seconds(),
             extra={
                 "action": self.action,
-                "succeeded": report.succeeded,
-                "failed": report.failed,
-                "service_calls": report.service_calls,
+                "succeeded": succeeded,
+                "failed": len(done) - succeeded,
+                "service_calls": step.service_calls,
             },
         )
-        return report
+        return step
+
+    def report(self, outcomes: Sequence[_Done] | None = None) -> BatchReport:
+        """Return the report of :meth:`finish`."""
+        return self.finish(outcomes).report(self.action)
 
 
-def _log_outcome(action: str, outcome: Outcome, product: Product | None) -> None:
+def _log_outcome(action: str, outcome: _Done, product: Product | None) -> None:
     """Log one product's outcome: a failure at WARNING, a success at DEBUG."""
-    level = logging.DEBUG if outcome.ok else logging.WARNING
+    product_id, ok, activation_code, detail = outcome
+    level = logging.DEBUG if ok else logging.WARNING
     if not _LOG.isEnabledFor(level):
         return  # the common case, decided before any string is built
-    code = None if outcome.code is None else outcome.code.hex
+    code = None if activation_code is None else activation_code.hex
     _LOG.log(
         level,
         "%s %s%s: %s",
         action,
-        "succeeded" if outcome.ok else f"failed ({code or 'no code'})",
-        "" if outcome.product_id is None else f" for product {outcome.product_id}",
-        redact(outcome.detail),
+        "succeeded" if ok else f"failed ({code or 'no code'})",
+        "" if product_id is None else f" for product {product_id}",
+        redact(detail),
         extra={
             "action": action,
-            "product_id": outcome.product_id,
+            "product_id": product_id,
             "computer_id": None if product is None else product.computer_id,
             "activation_id": None if product is None else product.activation_id,
             "code": code,
-            "ok": outcome.ok,
+            "ok": ok,
         },
     )
 
@@ -669,7 +718,7 @@ class VolumeActivationManager:
             raise InvalidComponent("discovery port", "None", reason)
         found = list(self.discovery.find(query))
         batch = _Batch(self, "discover", len(found), progress)
-        outcomes: list[Outcome] = []
+        outcomes: list[_Done] = []
         for index, computer in enumerate(found):
             for outcome in self._discover_one(computer, batch):
                 _log_outcome("discover", outcome, None)
@@ -678,13 +727,13 @@ class VolumeActivationManager:
                 progress(index + 1, len(found))
         return batch.report(outcomes)
 
-    def _discover_one(self, found: Computer, batch: _Batch) -> list[Outcome]:
+    def _discover_one(self, found: Computer, batch: _Batch) -> list[_Done]:
         try:
             stored = self._store_computer(found)
             infos = batch.endpoint(stored.id).products()
         except MakError as error:
-            return [Outcome(None, False, _code_of(error), f"{found.name}: {error}")]
-        outcomes: list[Outcome] = []
+            return [(None, False, _code_of(error), f"{found.name}: {error}")]
+        outcomes: list[_Done] = []
         for info in infos:
             if info.family is None:
                 continue  # another publisher's product: not managed
@@ -693,9 +742,9 @@ class VolumeActivationManager:
                 detail = self._store_product(stored, product_id, info)
                 self._note(self.inventory.product(product_id), "discover", None, detail)
             except MakError as error:
-                outcomes.append(Outcome(product_id, False, _code_of(error), str(error)))
+                outcomes.append((product_id, False, _code_of(error), str(error)))
                 continue
-            outcomes.append(Outcome(product_id, True, None, detail))
+            outcomes.append((product_id, True, None, detail))
         return outcomes
 
     def _store_computer(self, found: Computer) -> Computer:
@@ -781,7 +830,7 @@ class VolumeActivationManager:
         except NotFound:
             self.inventory.add_key(KeyRecord(key=product_key, channel=channel, edition=edition))
             detail = f"{product_key} stored"
-        batch.done(0, Outcome(None, True, None, detail))
+        batch.done(0, (None, True, None, detail))
         return batch.report()
 
     def refresh_remaining(
@@ -800,11 +849,12 @@ class VolumeActivationManager:
             wanted = list(keys)
         batch = _Batch(self, "refresh_remaining", len(wanted), progress)
         for index, key in enumerate(wanted):
+            outcome: _Done
             try:
                 value = self._remaining(batch, key)
-                outcome = Outcome(None, True, None, f"{key}: {value} left")
+                outcome = (None, True, None, f"{key}: {value} left")
             except MakError as error:
-                outcome = Outcome(None, False, _code_of(error), f"{key}: {error}")
+                outcome = (None, False, _code_of(error), f"{key}: {error}")
             batch.done(index, outcome)
         return batch.report()
 
@@ -889,7 +939,11 @@ class VolumeActivationManager:
         the new ID is :meth:`acquire_confirmation_ids`'s question, which it answers for a
         chunk of products at once before asking the service.
         """
+        return self._collect(products, key, progress).report()
 
+    def _collect(
+        self, products: Iterable[ProductRef], key: ProductKey, progress: Progress | None
+    ) -> _Batch:
         def work(product: Product, batch: _Batch) -> str:
             endpoint = batch.endpoint(product.computer_id)
             state = endpoint.license_state(product.activation_id)
@@ -904,7 +958,7 @@ class VolumeActivationManager:
             )
             return f"{'key installed, ' if installed else ''}installation ID collected"
 
-        return self._each("collect_installation_ids", products, work, progress)
+        return self._run("collect_installation_ids", products, work, progress)
 
     def acquire_confirmation_ids(
         self,
@@ -924,6 +978,11 @@ class VolumeActivationManager:
         manager's :class:`RetryPolicy`, then fails that batch's products with its code
         (0x800706BA when it has none).
         """
+        return self._acquire(products, batch_size, progress).report()
+
+    def _acquire(
+        self, products: Iterable[ProductRef], batch_size: int, progress: Progress | None
+    ) -> _Batch:
         given = cast("object", batch_size)  # untyped callers may pass anything
         if isinstance(given, bool) or not isinstance(given, int) or given < 1:
             raise InvalidComponent("batch size", repr(batch_size), "must be an int of 1 or more")
@@ -955,7 +1014,7 @@ class VolumeActivationManager:
         self._in_transactions(batch, len(refs), one, ids=lambda index: _id_of(refs[index]))
         for start in range(0, len(pending), batch_size):
             self._acquire_chunk(batch, pending[start : start + batch_size])
-        return batch.report()
+        return batch
 
     def _cid_request(self, product: Product, batch: _Batch) -> tuple[CidRequest | None, str]:
         """The request to send for *product*, or ``None`` and why it needs no service call."""
@@ -1019,9 +1078,7 @@ class VolumeActivationManager:
             if answer.unstored:  # its write failed inside the batch: one more try on its own
                 answer = self._keep(answer.product, request, result, now)  # noqa: PLW2901  # the retry replaces it
             if answer.noted:  # stored with its note already: nothing left to write
-                batch.done(
-                    index, Outcome(answer.product.id, True, None, answer.detail), answer.product
-                )
+                batch.done(index, (answer.product.id, True, None, answer.detail), answer.product)
             else:
                 answers.append((index, answer))
 
@@ -1119,7 +1176,7 @@ class VolumeActivationManager:
         0xC004F031 and needs collecting and acquiring again. A licensed product is left
         alone. The license state is read back after the deposit.
         """
-        return self._each("apply_confirmation_ids", products, self._apply_one, progress)
+        return self._run("apply_confirmation_ids", products, self._apply_one, progress).report()
 
     def _apply_one(self, product: Product, batch: _Batch) -> str:
         endpoint = batch.endpoint(product.computer_id)
@@ -1168,12 +1225,13 @@ class VolumeActivationManager:
             tell = progress
             return lambda done, _: tell(offset + done, total)
 
-        collected = self.collect_installation_ids(refs, key, progress=phase(0))
-        acquired = self.acquire_confirmation_ids(
-            _succeeded(collected), batch_size=batch_size, progress=phase(len(refs))
-        )
-        applied = self.apply_confirmation_ids(_succeeded(acquired), progress=phase(2 * len(refs)))
-        if progress is not None and refs and applied.succeeded != len(refs):
+        # The steps' outcomes stay tuples: only the merged ones become Outcomes.
+        collected = self._collect(refs, key, phase(0)).finish()
+        acquired = self._acquire(collected.succeeded(), batch_size, phase(len(refs))).finish()
+        applied = self._run(
+            "apply_confirmation_ids", acquired.succeeded(), self._apply_one, phase(2 * len(refs))
+        ).finish()
+        if progress is not None and refs and len(applied.succeeded()) != len(refs):
             progress(total, total)  # products that failed early skipped the later steps
         return _merge("proxy_activate", [collected, acquired, applied])
 
@@ -1279,13 +1337,13 @@ class VolumeActivationManager:
         def work(product: Product, batch: _Batch) -> str:
             return self._convert(product, batch, method, key, None)
 
-        converted = self._each("convert_to_mak", products, work, progress)
-        ready = _succeeded(converted)
+        converted = self._run("convert_to_mak", products, work, progress).finish()
+        ready = converted.succeeded()
         if method is ActivationMethod.MAK_PROXY:
             activated = self.proxy_activate(ready, key, batch_size=batch_size)
         else:
             activated = self.activate_online(ready)
-        return attrs.evolve(_merge("convert_to_mak", [converted, activated]))
+        return _merge("convert_to_mak", [converted, _Step.of(activated)])
 
     def _convert(
         self,
@@ -1326,6 +1384,16 @@ class VolumeActivationManager:
         work: Work,
         progress: Progress | None,
     ) -> BatchReport:
+        return self._run(action, products, work, progress).report()
+
+    def _run(
+        self,
+        action: str,
+        products: Iterable[ProductRef],
+        work: Work,
+        progress: Progress | None,
+    ) -> _Batch:
+        """Run *work* on each product, each chunk's writes in one transaction."""
         refs = list(products)
         batch = _Batch(self, action, len(refs), progress)
 
@@ -1357,7 +1425,7 @@ class VolumeActivationManager:
                 )
 
         self._in_transactions(batch, len(refs), one, ids=lambda index: _id_of(refs[index]))
-        return batch.report()
+        return batch
 
     def _in_transactions(
         self,
@@ -1395,8 +1463,8 @@ class VolumeActivationManager:
                 for index in indexes:
                     outcome = batch.outcomes.get(index)
                     if outcome is not None:
-                        detail = f"{outcome.detail} (not stored: {error})"
-                        undone = Outcome(outcome.product_id, False, code, detail)
+                        product_id, _, _, detail = outcome
+                        undone = (product_id, False, code, f"{detail} (not stored: {error})")
                         batch.outcomes[index] = undone
                         _log_outcome(batch.action, undone, None)
 
@@ -1440,7 +1508,7 @@ class VolumeActivationManager:
                 return
             except MakError as error:  # the outcome matters more than its history line
                 detail = f"{detail} (history not recorded: {error})"
-        batch.done(index, Outcome(product_id, ok, activation_code, detail), product)
+        batch.done(index, (product_id, ok, activation_code, detail), product)
 
     def _note(  # noqa: PLR0913  # the parts of one history line
         self,

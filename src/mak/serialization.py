@@ -145,6 +145,8 @@ def _structure_code(value: object, _: type[ActivationCode]) -> ActivationCode:
 
 
 def _unstructure_datetime(value: dt.datetime) -> str:
+    if value.tzinfo is dt.timezone.utc:  # as mak's records hold them: nothing to convert
+        return value.isoformat()
     if value.tzinfo is None:
         raise InvalidFormat("datetime", value.isoformat(), "naive; mak stores aware UTC times")
     return value.astimezone(dt.timezone.utc).isoformat()

@@ -1078,6 +1078,31 @@ class InventoryContract:
         assert inventory.computer("computer-0001") == stored
         assert inventory.update_computer(attrs.evolve(stored, name="C")).version == 2
 
+    def test_an_undone_rename_and_move_leave_the_lookups_as_before(
+        self, inventory: Inventory
+    ) -> None:
+        """After a rollback names find their computers again, and a product's old place is its own."""
+        computer = inventory.add_computer(make_computer(1, name="OLD"))
+        inventory.add_computer(make_computer(2, name="OLD"))
+        product = inventory.add_product(make_product(1))
+
+        def fail() -> None:
+            with inventory.transaction():
+                inventory.update_computer(attrs.evolve(computer, name="NEW"))
+                moved = attrs.evolve(product, activation_id=make_activation_id(2))
+                inventory.update_product(moved)
+                inventory.update_product(attrs.evolve(moved, name="moved", version=2))
+                raise _Boom
+
+        _fail_in(fail)
+        found = [c.id for c in inventory.computers(name="old")]
+        assert found == ["computer-0001", "computer-0002"]
+        assert inventory.computers(name="new") == []
+        assert inventory.product("product-0001") == product
+        with pytest.raises(ConcurrencyConflict):  # the place it moved back to is taken
+            inventory.add_product(make_product(2, activation_id=make_activation_id(1)))
+        assert inventory.add_product(make_product(2)).version == 1  # the place it left is free
+
     def test_a_transaction_after_a_rollback_works(self, inventory: Inventory) -> None:
         """A rolled-back transaction leaves the inventory ready for the next one."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -264,6 +265,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.state.activated_at,
         ):
             assert moment is None or moment.tzinfo is dt.timezone.utc
+
+    @invariant()
+    def the_snapshot_passes_its_own_checks(self) -> None:
+        # step builds some snapshots without attrs' checks, from values checked already:
+        # building the same snapshot through __init__ must give it back unchanged.
+        assert attrs.evolve(self.state) == self.state
 
 
 TestLifecycle = LifecycleMachine.TestCase

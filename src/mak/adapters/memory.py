@@ -22,9 +22,9 @@ mak.errors.ConcurrencyConflict: Stale computer 'c-1': written from version 1, st
 from __future__ import annotations
 
 import contextlib
+import operator
 import threading
-from functools import partial
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
@@ -45,6 +45,9 @@ __all__ = ["InMemoryInventory"]
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 _Versioned = TypeVar("_Versioned", Computer, Product, KeyRecord)
+
+_ABSENT: Final = object()
+"""What a table held under a key it did not have: the key is removed again on rollback."""
 
 
 class InMemoryInventory:
@@ -74,10 +77,18 @@ class InMemoryInventory:
         self._product_slots: dict[tuple[str, str], str] = {}
         self._keys: dict[ProductKey, KeyRecord] = {}  # by the full key; dicts keep order
         self._confirmations: dict[InstallationId, CilEntry] = {}
-        self._history: list[ActionRecord] = []
-        # Inside a transaction: how deep, and how to undo each write so far, in order.
+        # Each action's fields, as a tuple: a tuple of strings, times and None is one the
+        # garbage collector stops tracking, and a fleet's history would otherwise be
+        # walked on every full collection (three records per product proxy-activated).
+        self._history: list[_Row] = []
+        # Inside a transaction: how deep, and what each table held under each key before
+        # the transaction first wrote it (id(table) -> (table, key -> value or _ABSENT)),
+        # and how long the history was. One dict entry per key written, not one undo
+        # closure per write: a chunk of 500 products left thousands of short-lived objects
+        # for the garbage collector to walk, a fifth of a proxy batch's time.
         self._depth = 0
-        self._undo: list[Callable[[], object]] = []
+        self._before: dict[int, tuple[dict[Any, Any], dict[Any, object]]] = {}
+        self._history_mark: int | None = None
         self._failed = False  # an inner block failed: the outer one can no longer write
 
     # --- computers -------------------------------------------------------------------------
@@ -159,9 +170,14 @@ class InMemoryInventory:
         with self._lock:
             self._check_writable()
             stored = self._current("product", self._products, product.id, product)
-            self._check_place(product, actual=stored.version)
+            moved = (
+                product.computer_id != stored.computer_id
+                or product.activation_id != stored.activation_id
+            )
+            if moved:  # else its place was checked when *stored* took it, and nothing is deleted
+                self._check_place(product, actual=stored.version)
             new = replace(product, version=stored.version + 1)
-            if _slot(new) != _slot(stored):
+            if moved:
                 self._pop(self._product_slots, _slot(stored))
                 self._put(self._product_slots, _slot(new), new.id)
             self._put(self._products, product.id, new)
@@ -285,9 +301,9 @@ class InMemoryInventory:
         """Return *action*, appended to the history."""
         with self._lock:
             self._check_writable()
-            self._history.append(action)
-            if self._depth:
-                self._undo.append(self._history.pop)
+            if self._depth and self._history_mark is None:
+                self._history_mark = len(self._history)
+            self._history.append(_row(action))
             return action
 
     def history(
@@ -295,12 +311,12 @@ class InMemoryInventory:
     ) -> list[ActionRecord]:
         """Return the actions matching the filters given, oldest first."""
         with self._lock:
-            found = list(self._history)
+            rows = list(self._history)
         if computer_id is not None:
-            found = [a for a in found if a.computer_id == computer_id]
+            rows = [row for row in rows if row[_COMPUTER_ID] == computer_id]
         if product_id is not None:
-            found = [a for a in found if a.product_id == product_id]
-        return found
+            rows = [row for row in rows if row[_PRODUCT_ID] == product_id]
+        return [_action(row) for row in rows]
 
     # --- transactions ----------------------------------------------------------------------
 
@@ -327,7 +343,7 @@ class InMemoryInventory:
                 raise
             self._depth -= 1
             if self._depth == 0:
-                self._undo.clear()
+                self._forget_before()
                 if self._failed:
                     self._failed = False
                     raise StorageError(
@@ -369,17 +385,8 @@ class InMemoryInventory:
     def _put_computer(self, new: Computer) -> None:
         """Store *new* and keep the name index right, undoably inside a transaction."""
         old = self._computers.get(new.id)
-        self._computers[new.id] = new
+        self._put(self._computers, new.id, new)
         self._reindex(old, new)
-        if self._depth:
-            self._undo.append(lambda: self._restore_computer(new, old))
-
-    def _restore_computer(self, new: Computer, old: Computer | None) -> None:
-        if old is None:
-            del self._computers[new.id]
-        else:
-            self._computers[new.id] = old
-        self._reindex(new, old)
 
     def _reindex(self, old: Computer | None, new: Computer | None) -> None:
         names = self._computer_names
@@ -397,22 +404,60 @@ class InMemoryInventory:
     def _put(self, table: dict[_K, _V], key: _K, value: _V) -> None:
         """Set ``table[key]``, remembering how to undo it inside a transaction."""
         if self._depth:
-            if key in table:
-                self._undo.append(partial(table.__setitem__, key, table[key]))
-            else:
-                self._undo.append(partial(table.pop, key))
+            self._remember(table, key)
         table[key] = value
 
     def _pop(self, table: dict[_K, _V], key: _K) -> None:
         """Remove ``table[key]``, remembering how to undo it inside a transaction."""
-        old = table.pop(key)
         if self._depth:
-            self._undo.append(partial(table.__setitem__, key, old))
+            self._remember(table, key)
+        del table[key]
+
+    def _remember(self, table: dict[Any, Any], key: object) -> None:
+        """Keep what *table* holds under *key*, unless the transaction already wrote it."""
+        entry = self._before.get(id(table))
+        if entry is None:
+            entry = self._before[id(table)] = (table, {})
+        before = entry[1]
+        if key not in before:
+            before[key] = table.get(key, _ABSENT)
 
     def _roll_back(self) -> None:
-        """Undo every write of the transaction, newest first."""
-        while self._undo:
-            self._undo.pop()()
+        """Undo every write of the transaction: each key written gets back what it held."""
+        for table, before in self._before.values():
+            for key, old in before.items():
+                if table is self._computers:
+                    kept = old if isinstance(old, Computer) else None
+                    self._reindex(self._computers.get(key), kept)
+                if old is _ABSENT:
+                    table.pop(key, None)
+                else:
+                    table[key] = old
+        if self._history_mark is not None:
+            del self._history[self._history_mark :]
+        self._forget_before()
+
+    def _forget_before(self) -> None:
+        self._before.clear()
+        self._history_mark = None
+
+
+_ACTION_FIELDS: Final = tuple(field.name for field in attrs.fields(ActionRecord))
+_COMPUTER_ID: Final = _ACTION_FIELDS.index("computer_id")
+_PRODUCT_ID: Final = _ACTION_FIELDS.index("product_id")
+_Row = tuple[Any, ...]  # an action's fields, in ActionRecord's order
+
+
+_row: Final[Callable[[ActionRecord], _Row]] = operator.attrgetter(*_ACTION_FIELDS)
+"""The fields of an action, to keep; the history holds no record objects."""
+
+
+def _action(row: _Row) -> ActionRecord:
+    """The action *row* kept, built again without checking the fields it was checked with."""
+    action: ActionRecord = object.__new__(ActionRecord)
+    for name, value in zip(_ACTION_FIELDS, row, strict=True):
+        object.__setattr__(action, name, value)  # frozen: attrs sets fields the same way
+    return action
 
 
 def _slot(product: Product) -> tuple[str, str]:
@@ -442,5 +487,4 @@ def _same_or_conflict(
 
 def _present(table: Mapping[_K, _V], keys: Iterable[_K]) -> list[_V]:
     """The values *table* holds for *keys*, in their order, each key once."""
-    found = (table.get(key) for key in dict.fromkeys(keys))
-    return [value for value in found if value is not None]
+    return [value for value in map(table.get, dict.fromkeys(keys)) if value is not None]

@@ -225,9 +225,10 @@ class SqliteInventory:
         self._data_version: int | None = None  # PRAGMA data_version when the cache was checked
         self._checked_under_lock = False  # under the write lock now held; see _check_cache
         # Written behind in an open transaction, until _flush: history rows, in order, and
-        # each product's update (from the version the transaction first wrote it from).
+        # each product's update (from the version the transaction first wrote it from),
+        # with the status its row held then.
         self._history_rows: list[tuple[str, str | None, str]] = []
-        self._product_rows: dict[str, tuple[int, int, str, str, int]] = {}
+        self._product_rows: dict[str, tuple[_UpdateRow, int]] = {}
         self._connection: sqlite3.Connection | None = _open(self._path)
         try:
             _check_key_storage(self._connection, self._path, "codec" if key_codec else "clear")
@@ -431,7 +432,7 @@ class SqliteInventory:
             if known is not None and _place(known) == _place(new):
                 # The row is *known*: only the status and the data change, so no key, index
                 # or reference needs checking again.
-                self._update_status(connection, new, product.version)
+                self._update_status(connection, new, product.version, known.status)
                 return self._cache.keep(new)
             self._flush(connection)
             try:
@@ -748,20 +749,26 @@ class SqliteInventory:
         self._abandon(connection)  # a failed COMMIT may leave the transaction open
         raise failure
 
-    def _update_status(self, connection: sqlite3.Connection, new: Product, base: int) -> None:
-        """Write *new*'s status and data over the row known at version *base*.
+    def _update_status(
+        self, connection: sqlite3.Connection, new: Product, base: int, status: LicenseStatus
+    ) -> None:
+        """Write *new*'s status and data over the row known at version *base*, of *status*.
 
         In an open transaction the write is held back for :meth:`_flush`; a product
         written again before then is written once, from the first version.
         """
         row = (new.version, int(new.status), self._dump(new), new.id, base)
         if not self._depth:
-            if connection.execute(_UPDATE_STATUS, row).rowcount != 1:
+            if _update_rows(connection, [(row, int(status))]) != 1:
                 _raise_stale(connection, "product", new.id, base)
             return
         _require_encodable(row[2])
         held = self._product_rows.get(new.id)
-        self._product_rows[new.id] = row if held is None else (*row[:4], held[4])
+        if held is None:
+            self._product_rows[new.id] = (row, int(status))
+        else:
+            first, stored = held
+            self._product_rows[new.id] = ((*row[:4], first[4]), stored)
 
     def _flush(self, connection: sqlite3.Connection) -> None:
         """Write the history rows and product updates held back in the open transaction.
@@ -778,7 +785,7 @@ class SqliteInventory:
         self._history_rows, self._product_rows = [], {}
         try:
             connection.executemany(_APPEND_HISTORY, history)
-            written = connection.executemany(_UPDATE_STATUS, updates).rowcount
+            written = _update_rows(connection, updates)
         except _FAILURES as error:
             failure = self._failure(error)
         else:
@@ -967,6 +974,28 @@ _APPEND_HISTORY: Final = "INSERT INTO history (computer_id, product_id, data) VA
 _UPDATE_STATUS: Final = (
     "UPDATE products SET version = ?, status = ?, data = ? WHERE id = ? AND version = ?"
 )
+_UPDATE_DATA: Final = "UPDATE products SET version = ?, data = ? WHERE id = ? AND version = ?"
+_UpdateRow = tuple[int, int, str, str, int]  # version, status, data, id, version written over
+
+
+def _update_rows(connection: sqlite3.Connection, updates: list[tuple[_UpdateRow, int]]) -> int:
+    """Write each row over the one of the status given with it; return how many were written.
+
+    A row whose status is unchanged leaves the status column alone: SQLite rewrites an
+    index entry for every indexed column an UPDATE sets, changed or not, and a step that
+    keeps the status (a CID stored) would rewrite each product's entry in
+    ``products_by_status`` for nothing.
+    """
+    moved = [row for row, status in updates if row[1] != status]
+    kept = [(row[0], *row[2:]) for row, status in updates if row[1] == status]
+    written = 0
+    if moved:
+        written += connection.executemany(_UPDATE_STATUS, moved).rowcount
+    if kept:
+        written += connection.executemany(_UPDATE_DATA, kept).rowcount
+    return written
+
+
 _VERSION_OF: Final = {
     "computer": "SELECT version FROM computers WHERE id = ?",
     "product": "SELECT version FROM products WHERE id = ?",

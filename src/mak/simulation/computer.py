@@ -91,11 +91,16 @@ class SimulatedKmsHost:
             return response
 
 
+# What every product starts from, and goes back to on a reimage: one snapshot shared by
+# all (it is frozen), so that a fleet holds no copy of it for the garbage collector to walk.
+_NO_KEY: Final = LicenseState.new()
+
+
 @attrs.define
 class _Product:
     activation_id: str
     edition: Edition
-    state: LicenseState = attrs.field(factory=LicenseState.new)
+    state: LicenseState = _NO_KEY
     key: ProductKey | None = None
     # What the key (and, for the IID, the hardware) gives, derived on first use and kept
     # until the key or the hardware changes: a proxy activation asks for each several
@@ -196,7 +201,7 @@ class SimulatedComputer:
         """
         with self._lock:
             for product in self._products.values():
-                product.state = LicenseState.new()
+                product.state = _NO_KEY
                 product.set_key(None)
             self._kms_endpoint = None
             self._cmid_bits = self._draw()
@@ -248,9 +253,7 @@ class SimulatedComputer:
                     f"{self.name} does not accept key {key}", code=codes.INVALID_PRODUCT_KEY
                 )
             channel, family = found
-            product = next(
-                (p for p in self._products.values() if p.edition.family is family), None
-            )
+            product = self._product_of(family)
             if product is None:
                 raise ServiceRejected(
                     f"{self.name} has no {family.value} product for key {key}",
@@ -358,6 +361,12 @@ class SimulatedComputer:
             return self._products[activation_id]
         except (KeyError, TypeError):
             raise NotFound("product", str(activation_id)) from None
+
+    def _product_of(self, family: ProductFamily) -> _Product | None:
+        for product in self._products.values():
+            if product.edition.family is family:
+                return product
+        return None
 
     def _installation_id(self, product: _Product) -> InstallationId:
         if product.installation_id is None:
