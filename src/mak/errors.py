@@ -34,7 +34,8 @@ __all__ = [
 MAK_LIMIT_EXCEEDED = 0xC004C020  # kept equal to mak.codes.MAK_LIMIT_EXCEEDED by a test
 KMS_HOST_LIMIT_EXCEEDED = 0xC004C008  # likewise for mak.codes.KMS_HOST_LIMIT_EXCEEDED
 
-_KEY_SYMBOL: Final = "[BCDFGHJKMNPQRTVWXY2346789]"
+_KEY_SYMBOLS: Final = "BCDFGHJKMNPQRTVWXY2346789"  # the 24 digits of a key, and its N
+_KEY_SYMBOL: Final = f"[{_KEY_SYMBOLS}]"
 # Groups of five or more key symbols, joined by single separators: a key, or a fragment
 # of one, as people type them. English words break the groups (vowels, L, S and Z are
 # not key symbols), so neighbouring words stay readable.
@@ -46,7 +47,7 @@ _SYMBOL: Final = re.compile(_KEY_SYMBOL, re.IGNORECASE)
 # in both cases, and KELVIN SIGN, which folds to k (a test checks every code point).
 # Every key-like run starts with five of them, and a search for five takes half the
 # time of the masking substitution, which most text (record details) need not run.
-_ANY_CASE_SYMBOL: Final = "[BCDFGHJKMNPQRTVWXYbcdfghjkmnpqrtvwxy2346789\u212a]"
+_ANY_CASE_SYMBOL: Final = f"[{_KEY_SYMBOLS}{_KEY_SYMBOLS.lower()}\u212a]"
 _FIVE_SYMBOLS: Final = re.compile(f"{_ANY_CASE_SYMBOL}{{5}}")
 _SEPARATOR: Final = re.compile("[-\u2013\u2014 ]")
 _LIMIT: Final = 200
