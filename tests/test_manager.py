@@ -813,3 +813,32 @@ def test_cids_kept_with_their_notes_stay_succeeded_when_a_later_commit_fails() -
         assert product.confirmation_id is not None
         assert inventory.find_confirmation(product.installation_id) is not None  # type: ignore[arg-type]
     assert service.pool(key).used == len(products)
+
+
+class _EastOfUtc:
+    """A clock port telling the fake clock's time two hours east of UTC."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def now(self) -> dt.datetime:
+        return self.clock.now().astimezone(dt.timezone(dt.timedelta(hours=2)))
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_clock_east_of_utc_dates_every_record_of_a_batch_in_utc(
+    store: str, tmp_path: Path
+) -> None:
+    inventory = InMemoryInventory() if store == "memory" else SqliteInventory(tmp_path / "t.db")
+    lab = make_lab(4, inventory=inventory)
+    manager = VolumeActivationManager(
+        inventory, lab.service, lab.fleet, _EastOfUtc(lab.clock), sleep=lab.waits.append
+    )
+    report = manager.proxy_activate(lab.clients, lab.mak)
+    assert report.failed == 0
+    times = [p.last_action.at for p in lab.clients if p.last_action is not None]
+    times += [r.at for r in inventory.history() if r.action != "discover"]
+    times += [e.acquired_at for e in inventory.confirmations()]
+    assert len(times) == 2 * len(lab.clients) + 3 * len(lab.clients)
+    assert {t.tzinfo for t in times} == {dt.timezone.utc}
+    assert set(times) == {START}

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar, ca
 import attrs
 
 from mak import _display
-from mak._validate import replace
+from mak._validate import replace, trusted
 from mak.catalog import Catalog
 from mak.codes import (
     CID_IID_MISMATCH,
@@ -318,6 +318,14 @@ def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
         progress = advance_stage(progress, Retried())
     return advance_stage(progress, StageFailed(code))
 
+
+# The records each product's step makes, of values checked already: a product's ids and
+# partial key, an installation ID it keeps, a service's CID, a verb's name, a looked-up
+# code. Only what comes from outside is checked again: the clock's time, and a detail
+# (redacted). attrs' __init__ checking every field was a tenth of a proxy activation.
+_LAST_ACTION: Final = trusted(LastAction, check=("at",))
+_HISTORY_LINE: Final = trusted(ActionRecord, check=("at", "detail"))
+_CIL_ENTRY: Final = trusted(CilEntry, check=("acquired_at",))
 
 _CHUNK: Final = 500
 """How many products' inventory writes one transaction groups (one commit each)."""
@@ -1113,7 +1121,7 @@ class VolumeActivationManager:
             detail = "the service answered for another installation ID"
             return _Kept(product, _GENERAL_SERVICE_ERROR, detail)
         assert product.partial_key is not None  # noqa: S101  # _cid_request required it
-        entry = CilEntry(
+        entry = _CIL_ENTRY(
             computer_id=product.computer_id,
             activation_id=product.activation_id,
             installation_id=request.installation_id,
@@ -1123,7 +1131,7 @@ class VolumeActivationManager:
         )
         detail = "confirmation ID acquired"
         action = "acquire_confirmation_ids"
-        last = LastAction(action=action, at=now, code=None)
+        last = _LAST_ACTION(action=action, at=now, code=None)
         try:
             self._add_confirmation(entry)
             stored = self._save(
@@ -1139,7 +1147,7 @@ class VolumeActivationManager:
             code = _code_of(error)  # the inventory's failure, not the service's
             detail = f"confirmation ID {cid} for {request.installation_id} not stored: {error}"
             return _Kept(product, None if code is None else code.value, detail, unstored=True)
-        note = ActionRecord(
+        note = _HISTORY_LINE(
             at=now,
             computer_id=product.computer_id,
             product_id=product.id,
@@ -1530,7 +1538,7 @@ class VolumeActivationManager:
         """
         now = self.clock.now()
         shown = detail if ok else f"failed: {detail}"
-        last = LastAction(action=action, at=now, code=code)
+        last = _LAST_ACTION(action=action, at=now, code=code)
 
         def change(current: Product) -> Product:
             proxy = current.proxy
@@ -1538,7 +1546,7 @@ class VolumeActivationManager:
                 proxy = _failed(proxy, code.value)
             return replace(current, last_action=last, proxy=proxy)
 
-        record = ActionRecord(
+        record = _HISTORY_LINE(
             at=now,
             computer_id=product.computer_id,
             product_id=product.id,
