@@ -8,11 +8,23 @@ import pytest
 
 from mak import codes
 from mak.catalog import Catalog, ProductFamily
-from mak.errors import NotFound, ServiceRejected, TransportError
+from mak.errors import IllegalTransition, NotFound, ServiceRejected, TransportError
 from mak.ids import InstallationId
 from mak.keys import ProductKey
 from mak.kms import KmsEndpoint
-from mak.lifecycle import ActivationMethod, KeyChannel, LicenseStatus
+from mak.lifecycle import (
+    Activated,
+    ActivationFailed,
+    ActivationMethod,
+    Event,
+    HardwareChanged,
+    KeyChannel,
+    KeyInstalled,
+    LicenseState,
+    LicenseStatus,
+    advance,
+    step,
+)
 from mak.ports import CidRequest
 from mak.simulation import (
     FakeClock,
@@ -22,6 +34,7 @@ from mak.simulation import (
     activation_id_of,
     extended_pid,
 )
+from mak.simulation import computer as computer_module
 from mak.simulation import keys as simkeys
 from mak.testing import ComputerEndpointContract, make_confirmation_id
 
@@ -391,3 +404,64 @@ class TestSimulatedComputerWithAMak(ComputerEndpointContract):
     @pytest.fixture
     def product_key(self, service: SimulatedClearinghouse) -> ProductKey:
         return service.issue_mak(limit=5, family=ProductFamily.WINDOWS_SERVER)
+
+
+# --- the kept last transition ---------------------------------------------------------------
+
+
+def _transitions() -> list[tuple[LicenseState, Event]]:
+    """Snapshots along a product's life, each with the events a computer applies to them."""
+    key = CATALOG.gvlk_for("Windows 11 Pro")
+    installed = step(LicenseState.new(), KeyInstalled(key, KeyChannel.GVLK), now=START)
+    kms = step(installed, Activated(ActivationMethod.KMS, at=START), now=START)
+    events: list[Event] = [
+        KeyInstalled(key, KeyChannel.GVLK),
+        KeyInstalled(key, KeyChannel.MAK),
+        Activated(ActivationMethod.KMS, at=START),
+        Activated(ActivationMethod.MAK_PROXY, at=START),
+        ActivationFailed(codes.KMS_UNAVAILABLE),
+        HardwareChanged(beyond_tolerance=True),
+    ]
+    return [(state, event) for state in (LicenseState.new(), installed, kms) for event in events]
+
+
+def _general_path(state: LicenseState, event: Event, now: dt.datetime) -> LicenseState | str:
+    try:
+        return step(advance(state, now), event, now=now)
+    except IllegalTransition as error:
+        return f"refused: {error}"
+
+
+def _kept_path(state: LicenseState, event: Event, now: dt.datetime) -> LicenseState | str:
+    try:
+        return computer_module._next_state(state, event, now)  # pyright: ignore[reportPrivateUsage]  # the fast path under test
+    except IllegalTransition as error:
+        return f"refused: {error}"
+
+
+@pytest.mark.parametrize("later", [dt.timedelta(0), dt.timedelta(days=200)])
+def test_the_kept_transition_gives_what_step_gives(later: dt.timedelta) -> None:
+    now = START + later  # 200 days on: every timer has run out first
+    cases = _transitions()
+    for state, event in cases:
+        expected = _general_path(state, event, now)
+        assert _kept_path(state, event, now) == expected  # computed
+        assert _kept_path(state, event, now) == expected  # kept, when it was not refused
+        # Another event, snapshot or clock reading right after must not get the kept one.
+        for other_state, other_event in cases:
+            other_now = dt.datetime.fromtimestamp(now.timestamp(), tz=dt.timezone.utc)
+            assert _kept_path(other_state, other_event, other_now) == _general_path(
+                other_state, other_event, other_now
+            )
+            _kept_path(state, event, now)
+
+
+def test_products_given_the_same_key_at_once_share_one_snapshot(
+    clients: SimulatedFleet, mak_key: ProductKey, clock: FakeClock
+) -> None:
+    computers = [clients.endpoint(c.id) for c in clients.computers[:3]]
+    aids = [computer.install_product_key(mak_key) for computer in computers]
+    states = [computer.license_state(aid) for computer, aid in zip(computers, aids, strict=True)]
+    assert states[0] is states[1] is states[2]
+    installed = KeyInstalled(mak_key, KeyChannel.MAK)
+    assert states[0] == step(LicenseState.new(), installed, now=clock.now())
