@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, cast
 
+import attrs
 import pytest
 
 from mak import codes
 from mak.catalog import Catalog, ProductFamily
-from mak.errors import IllegalTransition, NotFound, ServiceRejected, TransportError
+from mak.errors import IllegalTransition, InvalidFormat, NotFound, ServiceRejected, TransportError
 from mak.ids import InstallationId
 from mak.keys import ProductKey
 from mak.kms import KmsEndpoint
@@ -25,7 +27,7 @@ from mak.lifecycle import (
     advance,
     step,
 )
-from mak.ports import CidRequest
+from mak.ports import CidRequest, ProductInfo
 from mak.simulation import (
     FakeClock,
     SimulatedClearinghouse,
@@ -37,6 +39,9 @@ from mak.simulation import (
 from mak.simulation import computer as computer_module
 from mak.simulation import keys as simkeys
 from mak.testing import ComputerEndpointContract, make_confirmation_id
+
+if TYPE_CHECKING:
+    from mak.catalog import Edition
 
 START = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
 CATALOG = Catalog.default()
@@ -465,3 +470,39 @@ def test_products_given_the_same_key_at_once_share_one_snapshot(
     assert states[0] is states[1] is states[2]
     installed = KeyInstalled(mak_key, KeyChannel.MAK)
     assert states[0] == step(LicenseState.new(), installed, now=clock.now())
+
+
+@pytest.mark.parametrize(
+    "edition", [e for family in ProductFamily for e in CATALOG.editions(family)], ids=str
+)
+def test_products_report_what_a_checked_product_info_holds(edition: Edition) -> None:
+    windows = CATALOG.edition("Windows 11 Pro")
+    office = edition if edition.family is ProductFamily.OFFICE else None
+    pc = SimulatedComputer(
+        name="PC-1", windows=windows if office else edition, office=office, clock=FakeClock(START)
+    )
+    gvlk = edition.gvlk
+    if gvlk is not None:
+        pc.install_product_key(gvlk)
+    for info in pc.products():
+        checked = ProductInfo(
+            activation_id=info.activation_id,
+            name=info.name,
+            family=info.family,
+            license_state=info.license_state,
+            extended_pid=info.extended_pid,
+        )
+        assert info == checked
+        assert repr(info) == repr(checked)
+
+
+def test_an_edition_of_another_kind_is_checked_as_it_is_reported() -> None:
+    @attrs.frozen
+    class LooseEdition:
+        name: str
+        family: ProductFamily
+
+    loose = cast("Edition", LooseEdition("Windows\n11", ProductFamily.WINDOWS_CLIENT))
+    pc = SimulatedComputer(name="PC-1", windows=loose, clock=FakeClock(START))
+    with pytest.raises(InvalidFormat, match="product name"):
+        pc.products()
