@@ -11,7 +11,7 @@ import pytest
 from mak import codes
 from mak.catalog import Catalog, ProductFamily
 from mak.errors import IllegalTransition, InvalidFormat, NotFound, ServiceRejected, TransportError
-from mak.ids import InstallationId
+from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ProductKey
 from mak.kms import KmsEndpoint
 from mak.lifecycle import (
@@ -506,3 +506,19 @@ def test_an_edition_of_another_kind_is_checked_as_it_is_reported() -> None:
     pc = SimulatedComputer(name="PC-1", windows=loose, clock=FakeClock(START))
     with pytest.raises(InvalidFormat, match="product name"):
         pc.products()
+
+
+def test_equal_copies_of_the_minted_ids_deposit_as_the_ids_themselves(
+    clients: SimulatedFleet, service: SimulatedClearinghouse, mak_key: ProductKey
+) -> None:
+    pc = clients.endpoint(clients.computers[0].id)
+    aid = pc.install_product_key(mak_key)
+    iid = pc.installation_id(aid)
+    [result] = service.acquire_confirmation_ids([request_for(iid, mak_key, aid)])
+    assert result.confirmation_id is not None
+    copy_of_iid = InstallationId.parse(str(iid))
+    copy_of_cid = ConfirmationId.parse(str(result.confirmation_id))
+    assert copy_of_iid is not iid
+    assert copy_of_cid is not result.confirmation_id
+    pc.deposit_confirmation_id(aid, copy_of_iid, copy_of_cid)
+    assert pc.license_state(aid).status is LicenseStatus.LICENSED
