@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from mak import codes
+from mak._validate import trusted
 from mak.errors import NotFound, ServiceRejected, TransportError
 from mak.lifecycle import KeyChannel
 from mak.limits import MakPool
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from mak.catalog import ProductFamily
-    from mak.ids import ConfirmationId, InstallationId
     from mak.keys import ProductKey
 
 __all__ = ["Call", "SimulatedClearinghouse"]
@@ -49,19 +49,9 @@ class Call:
     """Whether the call returned rather than raised."""
 
 
-def _answered(iid: InstallationId, cid: ConfirmationId) -> CidResult:
-    """Return the result carrying *cid* for *iid*, both IDs checked already.
-
-    *iid* comes from a checked :class:`~mak.ports.CidRequest` and *cid* is one the
-    simulation minted, so the result is built without attrs' validators, which cost
-    as much again as the rest of an answer (one per request of a batch).
-    """
-    result: CidResult = object.__new__(CidResult)
-    set_field = object.__setattr__  # the result is frozen: attrs sets fields the same way
-    set_field(result, "installation_id", iid)
-    set_field(result, "confirmation_id", cid)
-    set_field(result, "code", None)
-    return result
+# A result carrying a CID, built without attrs' validators, which cost as much again as
+# the rest of an answer: its IID comes from a checked CidRequest, its CID is minted here.
+_ANSWER: Final = trusted(CidResult)
 
 
 class SimulatedClearinghouse:
@@ -216,7 +206,7 @@ class SimulatedClearinghouse:
         code = self._refusal(request, charges)
         if code is not None:
             return CidResult(installation_id=iid, code=codes.lookup(code))
-        return _answered(iid, keys.confirmation_id(iid))
+        return _ANSWER(installation_id=iid, confirmation_id=keys.confirmation_id(iid), code=None)
 
     def _refusal(self, request: CidRequest, charges: dict[ProductKey, int]) -> int | None:  # noqa: PLR0911  # one return per rule reads best
         """Return the code refusing *request*, or ``None`` once it is answered.

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Final, NoReturn
 import attrs
 
 from mak import codes
+from mak._validate import trusted
 from mak.catalog import Edition  # attrs reads _Product's annotations; _product_info checks it
 from mak.errors import IllegalTransition, NotFound, ServiceRejected, TransportError
 from mak.ids import InstallationId  # attrs reads _Product's annotations
@@ -139,6 +140,9 @@ class _Product:
         self.extended_pid = None
 
 
+_PRODUCT_INFO: Final = trusted(ProductInfo)
+
+
 def _product_info(product: _Product, extended_pid: str | None) -> ProductInfo:
     """Return what the computer reports about *product*, its extended PID *extended_pid*.
 
@@ -158,14 +162,13 @@ def _product_info(product: _Product, extended_pid: str | None) -> ProductInfo:
             license_state=product.state,
             extended_pid=extended_pid,
         )
-    info: ProductInfo = object.__new__(ProductInfo)
-    set_field = object.__setattr__  # the info is frozen: attrs sets fields the same way
-    set_field(info, "activation_id", product.activation_id)
-    set_field(info, "name", edition.name)
-    set_field(info, "family", edition.family)
-    set_field(info, "license_state", product.state)
-    set_field(info, "extended_pid", extended_pid)
-    return info
+    return _PRODUCT_INFO(
+        activation_id=product.activation_id,
+        name=edition.name,
+        family=edition.family,
+        license_state=product.state,
+        extended_pid=extended_pid,
+    )
 
 
 class SimulatedComputer:
