@@ -842,3 +842,18 @@ def test_a_clock_east_of_utc_dates_every_record_of_a_batch_in_utc(
     assert len(times) == 2 * len(lab.clients) + 3 * len(lab.clients)
     assert {t.tzinfo for t in times} == {dt.timezone.utc}
     assert set(times) == {START}
+
+
+def test_the_products_of_one_service_call_share_one_last_action(lab: Lab) -> None:
+    clients = lab.clients
+    lab.manager.collect_installation_ids(clients, lab.mak)
+    report = lab.manager.acquire_confirmation_ids(clients, batch_size=4)
+    assert report.failed == 0
+    assert report.service_calls == ceil(len(clients) / 4) >= 2
+    kept = [p.last_action for p in lab.clients]
+    # Each chunk's CIDs came at once: one last action per call, not one per product,
+    # which a proxy activation of 50,000 products keeps until it deposits them.
+    assert len({id(last) for last in kept}) == report.service_calls
+    assert {(last.action, last.at, last.code) for last in kept if last is not None} == {
+        ("acquire_confirmation_ids", START, None)
+    }

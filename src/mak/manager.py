@@ -1061,7 +1061,8 @@ class VolumeActivationManager:
             for index, product, _ in chunk:
                 self._fail(batch, index, product.id, product, failure)
             return
-        now = self.clock.now()
+        # One last action for the chunk: its products' CIDs came at once, so they share it.
+        last = _LAST_ACTION(action="acquire_confirmation_ids", at=self.clock.now(), code=None)
         pairs = list(zip(chunk, results, strict=True))
         # Every CID goes to the inventory, one transaction per batch, before any deposit.
         try:
@@ -1071,20 +1072,20 @@ class VolumeActivationManager:
                 fresh = _in_bulk(self.inventory, "products_by_id", [p.id for _, p, _ in chunk])
                 again = {p.id: p for p in cast("list[Product]", fresh or [])}
                 kept = [
-                    self._keep(again.get(product.id, product), request, result, now)
+                    self._keep(again.get(product.id, product), request, result, last)
                     for (_, product, request), result in pairs
                 ]
         except MakError:
             # The commit failed and undid the batch: keep each CID on its own instead, so
             # that one failure loses none of the confirmation IDs the service issued.
             kept = [
-                self._keep(product, request, result, now)
+                self._keep(product, request, result, last)
                 for (_, product, request), result in pairs
             ]
         answers: list[tuple[int, _Kept]] = []
         for ((index, _, request), result), answer in zip(pairs, kept, strict=True):
             if answer.unstored:  # its write failed inside the batch: one more try on its own
-                answer = self._keep(answer.product, request, result, now)  # noqa: PLW2901  # the retry replaces it
+                answer = self._keep(answer.product, request, result, last)  # noqa: PLW2901  # the retry replaces it
             if answer.noted:  # stored with its note already: nothing left to write
                 batch.done(index, (answer.product.id, True, None, answer.detail), answer.product)
             else:
@@ -1107,12 +1108,13 @@ class VolumeActivationManager:
         self._in_transactions(batch, len(answers), one)
 
     def _keep(
-        self, product: Product, request: CidRequest, result: CidResult, now: dt.datetime
+        self, product: Product, request: CidRequest, result: CidResult, last: LastAction
     ) -> _Kept:
         """Store one result: a CID kept goes to the CIL and the product, with its note.
 
-        A CID that could not be stored is named in the detail: it is not secret, and it
-        is the only copy left.
+        *last* is the chunk's last action, one for all its products: its time is when
+        the chunk's CIDs came. A CID that could not be stored is named in the detail: it
+        is not secret, and it is the only copy left.
         """
         cid = result.confirmation_id
         if result.code is not None:
@@ -1127,11 +1129,9 @@ class VolumeActivationManager:
             installation_id=request.installation_id,
             confirmation_id=cid,
             partial_key=product.partial_key,
-            acquired_at=now,
+            acquired_at=last.at,
         )
         detail = "confirmation ID acquired"
-        action = "acquire_confirmation_ids"
-        last = _LAST_ACTION(action=action, at=now, code=None)
         try:
             self._add_confirmation(entry)
             stored = self._save(
@@ -1148,10 +1148,10 @@ class VolumeActivationManager:
             detail = f"confirmation ID {cid} for {request.installation_id} not stored: {error}"
             return _Kept(product, None if code is None else code.value, detail, unstored=True)
         note = _HISTORY_LINE(
-            at=now,
+            at=last.at,
             computer_id=product.computer_id,
             product_id=product.id,
-            action=action,
+            action=last.action,
             code=None,
             detail=detail,
         )
