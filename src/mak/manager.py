@@ -1005,7 +1005,7 @@ class VolumeActivationManager:
             computers_ahead=False,  # the service is asked, not the computers
         )
         # The products waiting for the service, as three lists rather than a tuple each:
-        # they wait until every product is read, and the collector walks what waits.
+        # each waits for its batch to fill, and the collector walks what waits.
         waiting: list[int] = []
         asking: list[Product] = []
         requests: list[CidRequest] = []
