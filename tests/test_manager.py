@@ -40,7 +40,7 @@ from mak.manager import (
     VolumeActivationManager,
     _reached,
 )
-from mak.model import ByName, ByWorkgroup, CilEntry, Computer, Product
+from mak.model import ByName, ByWorkgroup, CilEntry, Computer, LastAction, Product
 from mak.proxystage import ProxyProgress, ProxyStage, StageFailed, advance_stage
 from mak.simulation import FakeClock, SimulatedClearinghouse, SimulatedFleet
 from mak.testing import make_key
@@ -463,6 +463,50 @@ def test_a_failed_connection_fails_only_its_own_batch(lab: Lab) -> None:
     assert flaky.calls == 3  # the first batch, then the second one twice
 
 
+class Recorded:
+    """A clearinghouse noting, in one list with the inventory's reads, each call's IIDs."""
+
+    def __init__(self, service: SimulatedClearinghouse, events: list[object]) -> None:
+        self.service = service
+        self.events = events
+
+    def acquire_confirmation_ids(self, requests: Sequence[CidRequest], /) -> list[CidResult]:
+        self.events.append([request.installation_id for request in requests])
+        return self.service.acquire_confirmation_ids(requests)
+
+    def remaining_activations(self, key: ProductKey, /) -> int:
+        return self.service.remaining_activations(key)
+
+
+def test_batches_are_asked_in_order_each_once_full_while_the_rest_are_read(
+    lab: Lab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = _collected(lab)
+    assert len(clients) == 6  # read in three chunks of two, asked in a four and a two
+    events: list[object] = []
+    inventory = lab.manager.inventory
+    read = inventory.products_by_id  # type: ignore[attr-defined]  # the in-memory one has it
+
+    def noted(ids: Sequence[str]) -> list[Product]:
+        events.append(tuple(ids))
+        return read(ids)
+
+    monkeypatch.setattr(inventory, "products_by_id", noted)
+    monkeypatch.setattr("mak.manager._CHUNK", 2)
+    manager = VolumeActivationManager(
+        inventory, Recorded(lab.service, events), lab.fleet, lab.clock, sleep=lab.waits.append
+    )
+    report = manager.acquire_confirmation_ids(clients, batch_size=4)
+    assert report.failed == 0
+    calls = [event for event in events if isinstance(event, list)]
+    # The batches of slicing the products in order.
+    assert [iid for call in calls for iid in call] == [p.installation_id for p in clients]
+    assert [len(call) for call in calls] == [4, 2]
+    # The first is asked once full, before the last chunk is read: what waits for the
+    # service is a batch, not every product of the call.
+    assert events.index(calls[0]) < events.index(tuple(p.id for p in clients[4:]))
+
+
 def test_a_kept_cid_is_reused_without_asking_the_service(lab: Lab) -> None:
     clients = _collected(lab)
     first = lab.manager.acquire_confirmation_ids(clients[:2])
@@ -813,3 +857,74 @@ def test_cids_kept_with_their_notes_stay_succeeded_when_a_later_commit_fails() -
         assert product.confirmation_id is not None
         assert inventory.find_confirmation(product.installation_id) is not None  # type: ignore[arg-type]
     assert service.pool(key).used == len(products)
+
+
+class _EastOfUtc:
+    """A clock port telling the fake clock's time two hours east of UTC."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+
+    def now(self) -> dt.datetime:
+        return self.clock.now().astimezone(dt.timezone(dt.timedelta(hours=2)))
+
+
+@pytest.mark.parametrize("store", ["memory", "sqlite"])
+def test_a_clock_east_of_utc_dates_every_record_of_a_batch_in_utc(
+    store: str, tmp_path: Path
+) -> None:
+    inventory = InMemoryInventory() if store == "memory" else SqliteInventory(tmp_path / "t.db")
+    lab = make_lab(4, inventory=inventory)
+    manager = VolumeActivationManager(
+        inventory, lab.service, lab.fleet, _EastOfUtc(lab.clock), sleep=lab.waits.append
+    )
+    report = manager.proxy_activate(lab.clients, lab.mak)
+    assert report.failed == 0
+    times = [p.last_action.at for p in lab.clients if p.last_action is not None]
+    times += [r.at for r in inventory.history() if r.action != "discover"]
+    times += [e.acquired_at for e in inventory.confirmations()]
+    assert len(times) == 2 * len(lab.clients) + 3 * len(lab.clients)
+    assert {t.tzinfo for t in times} == {dt.timezone.utc}
+    assert set(times) == {START}
+
+
+class _Ticking:
+    """A clock port one second later at each reading."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+
+    def now(self) -> dt.datetime:
+        self.readings += 1
+        return START + dt.timedelta(seconds=self.readings)
+
+
+def test_products_noted_while_the_clock_stands_still_share_one_last_action(lab: Lab) -> None:
+    report = lab.manager.proxy_activate(lab.clients, lab.mak)
+    assert report.failed == 0
+    kept = [p.last_action for p in lab.clients]
+    # One object for all: a proxy activation of 50,000 products keeps one per product
+    # and step otherwise, for the garbage collector to walk until the next replaces it.
+    assert len({id(last) for last in kept}) == 1
+    assert kept[0] == LastAction(action="apply_confirmation_ids", at=START, code=None)
+
+
+def test_a_moving_clock_dates_each_product_and_each_service_call_apart(lab: Lab) -> None:
+    clock = _Ticking()
+    manager = VolumeActivationManager(
+        lab.manager.inventory, lab.service, lab.fleet, clock, sleep=lab.waits.append
+    )
+    clients = lab.clients
+    manager.collect_installation_ids(clients, lab.mak)
+    collected = [p.last_action for p in lab.clients]
+    assert all(last is not None for last in collected)
+    assert len({last.at for last in collected if last is not None}) == len(clients)
+    report = manager.acquire_confirmation_ids(clients, batch_size=4)
+    assert report.failed == 0
+    assert report.service_calls == ceil(len(clients) / 4) >= 2
+    acquired = [p.last_action for p in lab.clients]
+    # A call's CIDs came at once: its products share its time and last action.
+    assert len({id(last) for last in acquired}) == report.service_calls
+    assert len({last.at for last in acquired if last is not None}) == report.service_calls
+    cil = {e.acquired_at for e in lab.manager.inventory.confirmations()}
+    assert cil == {last.at for last in acquired if last is not None}

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
-from mak._validate import replace
+from mak._validate import replace, trusted
 from mak.catalog import ProductFamily
 from mak.codes import lookup
 from mak.errors import InvalidComponent, InvalidFormat, MakError
@@ -928,3 +928,84 @@ def test_replace_leaves_to_evolve_what_it_cannot_copy_alone() -> None:
     assert replace(Derived(1), size=3) == Derived(3)  # built again, as evolve builds it
     with pytest.raises(TypeError):
         replace(Derived(1), _double=5)  # evolve takes no field __init__ does not
+
+
+# --- trusted: records of values checked already ----------------------------------------------
+
+PLUS_TWO = dt.timezone(dt.timedelta(hours=2))
+NAIVE = dt.datetime(2026, 1, 5)  # noqa: DTZ001  # what the records refuse
+
+
+@pytest.mark.parametrize(
+    ("cls", "check", "fields"),
+    [
+        (LastAction, ("at",), {"action": "refresh", "at": NAIVE, "code": None}),
+        (
+            LastAction,
+            ("at",),
+            {"action": "refresh", "at": dt.datetime(2026, 1, 5, 2, tzinfo=PLUS_TWO), "code": None},
+        ),
+        (
+            ActionRecord,
+            ("at", "detail"),
+            {
+                "at": dt.datetime(2026, 1, 5, 2, tzinfo=PLUS_TWO),
+                "computer_id": "c-1",
+                "product_id": None,
+                "action": "install_product_key",
+                "code": lookup(0xC004F069),
+                "detail": f"failed: {KEY} fits another product",
+            },
+        ),
+        (
+            CilEntry,
+            ("acquired_at",),
+            {
+                **attrs.asdict(cil_entry(), recurse=False),
+                "acquired_at": dt.datetime(2026, 1, 5, 14, tzinfo=PLUS_TWO),
+            },
+        ),
+    ],
+    ids=["naive time", "last action", "history line", "CIL entry"],
+)
+def test_trusted_makes_what_init_makes_and_checks_what_it_is_told(
+    cls: type[Any], check: tuple[str, ...], fields: dict[str, Any]
+) -> None:
+    make = trusted(cls, check=check)
+    try:
+        expected = cls(**fields)
+    except MakError as refused:  # a checked field's validator refuses as __init__ does
+        with pytest.raises(type(refused), match=re.escape(str(refused))):
+            make(**fields)
+        return
+    made = make(**fields)
+    assert made == expected
+    assert type(made) is cls
+    for name in attrs.fields_dict(cls):  # repr tells a time in UTC from the same instant
+        assert repr(getattr(made, name)) == repr(getattr(expected, name)), name
+    assert KEY not in repr(made)  # a detail's key masked: its converter ran
+
+
+def test_trusted_leaves_the_other_fields_unchecked_and_runs_the_check_across_fields() -> None:
+    line = trusted(ActionRecord, check=("at", "detail"))
+    at = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+    with pytest.raises(InvalidFormat):
+        ActionRecord(at=at, computer_id=" ", action="x")
+    made = line(at=at, computer_id=" ", product_id=None, action="x", code=None, detail="")
+    assert made.computer_id == " "  # trusted: the caller checked it, as its contract says
+    with pytest.raises(InvalidComponent, match="domain or a workgroup"):
+        trusted(Computer)(**{**attrs.asdict(computer(), recurse=False), "domain": "corp"})
+
+
+def test_trusted_refuses_what_it_cannot_make() -> None:
+    @attrs.frozen
+    class Derived:
+        size: int
+        _double: int = attrs.field(init=False)
+
+    with pytest.raises(TypeError, match="Derived is not a plain attrs class"):
+        trusted(Derived)
+    with pytest.raises(TypeError, match="LastAction has no field among"):
+        trusted(LastAction, check=("colour",))
+    with pytest.raises(TypeError):  # every field is given: none has a default
+        trusted(LastAction)(action="refresh", at=dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc))

@@ -32,6 +32,7 @@ __all__ = [
     "replace",
     "text",
     "to_utc",
+    "trusted",
     "version",
 ]
 
@@ -199,48 +200,75 @@ def _replacer(cls: type[Any], changed: tuple[str, ...]) -> _Replacer | None:
     *changed* is not a field of it. The function converts the changed values, copies the
     other fields, validates the changed ones and runs ``__attrs_post_init__``, one line
     per field as attrs writes ``__init__``: a generic loop over the fields cost more than
-    the copying itself on records copied several times per product. The names are attrs
-    field names, so Python identifiers; a field is known in the source by its position.
+    the copying itself on records copied several times per product.
     """
     plan = _plan(cls)
     if plan is None or not plan.fields.keys() >= set(changed):
         return None
+    sources = {
+        name: f"_changes[{name!r}]" if name in changed else f"_record.{name}"
+        for name in plan.fields
+    }
+    written = _write(
+        cls, plan, kind="replace", parameters="_record, _changes", sources=sources, checked=changed
+    )
+    return cast("_Replacer", written)
+
+
+def _write(  # noqa: PLR0913  # what the function is, and what it takes
+    cls: type[Any],
+    plan: _Plan,
+    *,
+    kind: str,
+    parameters: str,
+    sources: dict[str, str],
+    checked: tuple[str, ...],
+) -> Callable[..., Any]:
+    """Compile a function of *parameters* making a *cls* with each field's value from *sources*.
+
+    *kind* names the function in tracebacks and profiles, with the class and *checked*.
+    The *checked* fields are converted (in that order) before the instance is made, and
+    validated (in that order) once every field is set; ``__attrs_post_init__`` runs last,
+    as in attrs' ``__init__``. The function's own names start with ``_``, which no field
+    of a plan can (its ``__init__`` would take it by another name), and fields are named
+    by position, so any field names are safe in the source.
+    """
     position = {name: number for number, name in enumerate(plan.fields)}
     scope: dict[str, Any] = {
-        "make": object.__new__,
-        "cls": cls,
-        "set_field": object.__setattr__,
-        "post_init": plan.post_init,
+        "_make": object.__new__,
+        "_cls": cls,
+        "_set_field": object.__setattr__,
+        "_post_init": plan.post_init,
     }
-    lines = ["def replace(record, changes):"]
-    for name in changed:  # converted in the order given, before the copy is made
+    lines = [f"def _written({parameters}):"]
+    for name in checked:
         number, field = position[name], plan.fields[name]
-        value = f"changes[{name!r}]"
+        value = sources[name]
         if field.converter is not None:  # pyright: ignore[reportUnknownMemberType]  # attrs leaves it generic
-            scope[f"convert_{number}"] = field.converter  # pyright: ignore[reportUnknownMemberType]  # plain: see _plan
-            value = f"convert_{number}({value})"
-        lines.append(f"    value_{number} = {value}")
-    lines.append("    new = make(cls)")
+            scope[f"_convert_{number}"] = field.converter  # pyright: ignore[reportUnknownMemberType]  # plain: see _plan
+            value = f"_convert_{number}({value})"
+        lines.append(f"    _value_{number} = {value}")
+    lines.append("    _new = _make(_cls)")
     for number, name in enumerate(plan.fields):
-        value = f"value_{number}" if name in changed else f"record.{name}"
+        value = f"_value_{number}" if name in checked else sources[name]
         setter = _slot_setter(cls, name)
         if setter is None:  # a class with a __dict__: set as attrs would
-            lines.append(f"    set_field(new, {name!r}, {value})")
+            lines.append(f"    _set_field(_new, {name!r}, {value})")
         else:
-            scope[f"set_{number}"] = setter
-            lines.append(f"    set_{number}(new, {value})")
-    for name in changed:  # validated in the order given, once every field is set
+            scope[f"_set_{number}"] = setter
+            lines.append(f"    _set_{number}(_new, {value})")
+    for name in checked:
         number, field = position[name], plan.fields[name]
         if field.validator is not None:
-            scope[f"validate_{number}"], scope[f"field_{number}"] = field.validator, field
-            lines.append(f"    validate_{number}(new, field_{number}, value_{number})")
+            scope[f"_validate_{number}"], scope[f"_field_{number}"] = field.validator, field
+            lines.append(f"    _validate_{number}(_new, _field_{number}, _value_{number})")
     if plan.post_init is not None:
-        lines.append("    post_init(new)")
-    lines.append("    return new")
+        lines.append("    _post_init(_new)")
+    lines.append("    return _new")
     source = "\n".join(lines) + "\n"
-    filename = f"<mak replace {' '.join((cls.__qualname__, *changed))}>"
+    filename = f"<mak {kind} {' '.join((cls.__qualname__, *checked))}>"
     exec(compile(source, filename, "exec"), scope)  # noqa: S102  # source built from field names only
-    return cast("_Replacer", scope["replace"])
+    return cast("Callable[..., Any]", scope["_written"])
 
 
 def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None] | None:
@@ -289,3 +317,37 @@ def replace(record: _R, /, **changes: Any) -> _R:
         _REPLACERS[key] = replacer
     new: _R = replacer(record, changes)
     return new
+
+
+def trusted(cls: type[_R], /, *, check: tuple[str, ...] = ()) -> Callable[..., _R]:
+    """Return a maker of *cls* from every field by keyword, converting and validating only *check*.
+
+    For hot paths that build a record of values checked already, each a field of another
+    record (a product's id for a history line, say): attrs' ``__init__`` would check
+    them all again. The fields in *check* (values from outside, such as a clock's time)
+    are converted and validated as ``__init__`` does, in that order; the class's
+    ``__attrs_post_init__`` still runs. Every field must be given: none has a default.
+    Raises :class:`TypeError` for a class :func:`replace` could only copy with
+    :func:`attrs.evolve`, or a name in *check* that is not a field.
+
+    >>> @attrs.frozen
+    ... class Line:
+    ...     name: str = attrs.field(validator=text("line"))
+    ...     text: str = attrs.field(validator=text("line"))
+    >>> line = trusted(Line, check=("text",))
+    >>> line(name="checked already", text="from outside")
+    Line(name='checked already', text='from outside')
+    >>> line(name="checked already", text=" ")
+    Traceback (most recent call last):
+    mak.errors.InvalidFormat: Invalid line text: ' ' (must be 1 to 255 characters on one line, not blank)
+    """
+    plan = _plan(cls)
+    if plan is None or not plan.fields.keys() >= set(check):
+        reason = "is not a plain attrs class" if plan is None else f"has no field among {check}"
+        raise TypeError(f"{cls.__qualname__} {reason}")
+    parameters = "*, " + ", ".join(plan.fields)
+    sources = {name: name for name in plan.fields}
+    written = _write(
+        cls, plan, kind="trusted", parameters=parameters, sources=sources, checked=check
+    )
+    return cast("Callable[..., _R]", written)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar, ca
 import attrs
 
 from mak import _display
-from mak._validate import replace
+from mak._validate import replace, trusted
 from mak.catalog import Catalog
 from mak.codes import (
     CID_IID_MISMATCH,
@@ -318,6 +318,14 @@ def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
         progress = advance_stage(progress, Retried())
     return advance_stage(progress, StageFailed(code))
 
+
+# The records each product's step makes, of values checked already: a product's ids and
+# partial key, an installation ID it keeps, a service's CID, a verb's name, a looked-up
+# code. Only what comes from outside is checked again: the clock's time, and a detail
+# (redacted). attrs' __init__ checking every field was a tenth of a proxy activation.
+_LAST_ACTION: Final = trusted(LastAction, check=("at",))
+_HISTORY_LINE: Final = trusted(ActionRecord, check=("at", "detail"))
+_CIL_ENTRY: Final = trusted(CilEntry, check=("acquired_at",))
 
 _CHUNK: Final = 500
 """How many products' inventory writes one transaction groups (one commit each)."""
@@ -700,6 +708,7 @@ class VolumeActivationManager:
         self.catalog = catalog
         self.retry = retry if retry is not None else RetryPolicy()
         self.sleep = sleep
+        self._last_noted: LastAction | None = None  # see _last_action
 
     # --- discovery and state -------------------------------------------------------------
 
@@ -971,12 +980,12 @@ class VolumeActivationManager:
 
         Products already licensed need none. An installation ID the inventory's CIL
         knows reuses its confirmation ID: no service call, no activation spent. The rest
-        go to the service in batches of *batch_size*, **one call per batch**; every
-        confirmation ID received is written to the CIL and the product (one transaction
-        per batch) before this returns, so before any deposit. Refusals fail their
-        product with the service's code; a transport failure is retried under the
-        manager's :class:`RetryPolicy`, then fails that batch's products with its code
-        (0x800706BA when it has none).
+        go to the service in batches of *batch_size*, **one call per batch**, each asked
+        once full while the next products are read; every confirmation ID received is
+        written to the CIL and the product (one transaction per batch) before this
+        returns, so before any deposit. Refusals fail their product with the service's
+        code; a transport failure is retried under the manager's :class:`RetryPolicy`,
+        then fails that batch's products with its code (0x800706BA when it has none).
         """
         return self._acquire(products, batch_size, progress).report()
 
@@ -995,7 +1004,11 @@ class VolumeActivationManager:
             kept_ahead=True,
             computers_ahead=False,  # the service is asked, not the computers
         )
-        pending: list[tuple[int, Product, CidRequest]] = []
+        # The products waiting for the service, as three lists rather than a tuple each:
+        # each waits for its batch to fill, and the collector walks what waits.
+        waiting: list[int] = []
+        asking: list[Product] = []
+        requests: list[CidRequest] = []
 
         def one(index: int) -> None:
             ref = refs[index]
@@ -1009,11 +1022,28 @@ class VolumeActivationManager:
             if request is None:
                 self._finish(batch, index, product.id, product, code=None, detail=detail, ok=True)
             else:
-                pending.append((index, product, request))
+                waiting.append(index)
+                asking.append(product)
+                requests.append(request)
 
-        self._in_transactions(batch, len(refs), one, ids=lambda index: _id_of(refs[index]))
-        for start in range(0, len(pending), batch_size):
-            self._acquire_chunk(batch, pending[start : start + batch_size])
+        def ask(*, rest: bool) -> None:
+            # Each batch is sent once full (and the last with the rest): the batches of
+            # slicing the whole list, sent while the next products are read, so that
+            # what waits is one batch at most, not every product of a large call.
+            while len(requests) >= batch_size or (rest and requests):
+                self._acquire_chunk(
+                    batch, waiting[:batch_size], asking[:batch_size], requests[:batch_size]
+                )
+                del waiting[:batch_size], asking[:batch_size], requests[:batch_size]
+
+        self._in_transactions(
+            batch,
+            len(refs),
+            one,
+            ids=lambda index: _id_of(refs[index]),
+            between=lambda: ask(rest=False),
+        )
+        ask(rest=True)
         return batch
 
     def _cid_request(self, product: Product, batch: _Batch) -> tuple[CidRequest | None, str]:
@@ -1037,8 +1067,14 @@ class VolumeActivationManager:
         )
         return None, "confirmation ID reused from the CIL; no activation spent"
 
-    def _acquire_chunk(self, batch: _Batch, chunk: list[tuple[int, Product, CidRequest]]) -> None:
-        requests = [request for _, _, request in chunk]
+    def _acquire_chunk(
+        self,
+        batch: _Batch,
+        indexes: list[int],
+        products: list[Product],
+        requests: list[CidRequest],
+    ) -> None:
+        """Ask the service for one chunk's CIDs: *requests*, of *products*, at *indexes*."""
         failure: _Refused | MakError | None = None
         try:
             results = self._call_service(
@@ -1050,33 +1086,33 @@ class VolumeActivationManager:
             detail = f"the service gave {len(results)} results for {len(requests)} requests"
             failure = _Refused(_GENERAL_SERVICE_ERROR, detail)
         if failure is not None:
-            for index, product, _ in chunk:
+            for index, product in zip(indexes, products, strict=True):
                 self._fail(batch, index, product.id, product, failure)
             return
-        now = self.clock.now()
-        pairs = list(zip(chunk, results, strict=True))
+        # One last action for the chunk: its products' CIDs came at once, so they share it.
+        last = self._last_action("acquire_confirmation_ids", None)
         # Every CID goes to the inventory, one transaction per batch, before any deposit.
         try:
             with self.inventory.transaction():
                 # Read again, in bulk where the inventory can: another console may have
                 # written them since the requests were made.
-                fresh = _in_bulk(self.inventory, "products_by_id", [p.id for _, p, _ in chunk])
+                fresh = _in_bulk(self.inventory, "products_by_id", [p.id for p in products])
                 again = {p.id: p for p in cast("list[Product]", fresh or [])}
                 kept = [
-                    self._keep(again.get(product.id, product), request, result, now)
-                    for (_, product, request), result in pairs
+                    self._keep(again.get(product.id, product), request, result, last)
+                    for product, request, result in zip(products, requests, results, strict=True)
                 ]
         except MakError:
             # The commit failed and undid the batch: keep each CID on its own instead, so
             # that one failure loses none of the confirmation IDs the service issued.
             kept = [
-                self._keep(product, request, result, now)
-                for (_, product, request), result in pairs
+                self._keep(product, request, result, last)
+                for product, request, result in zip(products, requests, results, strict=True)
             ]
         answers: list[tuple[int, _Kept]] = []
-        for ((index, _, request), result), answer in zip(pairs, kept, strict=True):
+        for index, request, result, answer in zip(indexes, requests, results, kept, strict=True):
             if answer.unstored:  # its write failed inside the batch: one more try on its own
-                answer = self._keep(answer.product, request, result, now)  # noqa: PLW2901  # the retry replaces it
+                answer = self._keep(answer.product, request, result, last)  # noqa: PLW2901  # the retry replaces it
             if answer.noted:  # stored with its note already: nothing left to write
                 batch.done(index, (answer.product.id, True, None, answer.detail), answer.product)
             else:
@@ -1099,12 +1135,13 @@ class VolumeActivationManager:
         self._in_transactions(batch, len(answers), one)
 
     def _keep(
-        self, product: Product, request: CidRequest, result: CidResult, now: dt.datetime
+        self, product: Product, request: CidRequest, result: CidResult, last: LastAction
     ) -> _Kept:
         """Store one result: a CID kept goes to the CIL and the product, with its note.
 
-        A CID that could not be stored is named in the detail: it is not secret, and it
-        is the only copy left.
+        *last* is the chunk's last action, one for all its products: its time is when
+        the chunk's CIDs came. A CID that could not be stored is named in the detail: it
+        is not secret, and it is the only copy left.
         """
         cid = result.confirmation_id
         if result.code is not None:
@@ -1113,17 +1150,15 @@ class VolumeActivationManager:
             detail = "the service answered for another installation ID"
             return _Kept(product, _GENERAL_SERVICE_ERROR, detail)
         assert product.partial_key is not None  # noqa: S101  # _cid_request required it
-        entry = CilEntry(
+        entry = _CIL_ENTRY(
             computer_id=product.computer_id,
             activation_id=product.activation_id,
             installation_id=request.installation_id,
             confirmation_id=cid,
             partial_key=product.partial_key,
-            acquired_at=now,
+            acquired_at=last.at,
         )
         detail = "confirmation ID acquired"
-        action = "acquire_confirmation_ids"
-        last = LastAction(action=action, at=now, code=None)
         try:
             self._add_confirmation(entry)
             stored = self._save(
@@ -1139,11 +1174,11 @@ class VolumeActivationManager:
             code = _code_of(error)  # the inventory's failure, not the service's
             detail = f"confirmation ID {cid} for {request.installation_id} not stored: {error}"
             return _Kept(product, None if code is None else code.value, detail, unstored=True)
-        note = ActionRecord(
-            at=now,
+        note = _HISTORY_LINE(
+            at=last.at,
             computer_id=product.computer_id,
             product_id=product.id,
-            action=action,
+            action=last.action,
             code=None,
             detail=detail,
         )
@@ -1434,6 +1469,7 @@ class VolumeActivationManager:
         one: Callable[[int], None],
         *,
         ids: Callable[[int], object] | None = None,
+        between: Callable[[], None] | None = None,
     ) -> None:
         """Run ``one(index)`` for each index, the inventory writes of each chunk in one transaction.
 
@@ -1441,9 +1477,12 @@ class VolumeActivationManager:
         (its start, or its commit). A chunk whose transaction cannot start runs without
         one; one whose commit fails reports its products failed, nothing of them stored.
         With *ids* (the product id of each index), each chunk's products are read ahead
-        in one read where the inventory can (:meth:`_Batch.read_ahead`).
+        in one read where the inventory can (:meth:`_Batch.read_ahead`). *between* runs
+        between two chunks, outside their transactions.
         """
         for start in range(0, count, _CHUNK):
+            if start and between is not None:
+                between()  # after the chunk before, outside its transaction
             indexes = range(start, min(start + _CHUNK, count))
             begun = False
             try:
@@ -1528,9 +1567,9 @@ class VolumeActivationManager:
         made; the step's changes failing alone raise :class:`_StepNotStored` (when
         *ok*: the step fails with that error).
         """
-        now = self.clock.now()
+        last = self._last_action(action, code)
+        now = last.at
         shown = detail if ok else f"failed: {detail}"
-        last = LastAction(action=action, at=now, code=code)
 
         def change(current: Product) -> Product:
             proxy = current.proxy
@@ -1538,7 +1577,7 @@ class VolumeActivationManager:
                 proxy = _failed(proxy, code.value)
             return replace(current, last_action=last, proxy=proxy)
 
-        record = ActionRecord(
+        record = _HISTORY_LINE(
             at=now,
             computer_id=product.computer_id,
             product_id=product.id,
@@ -1566,6 +1605,28 @@ class VolumeActivationManager:
             current = self.inventory.product(product.id)
         self.inventory.record(record)
         self._save(current, change)
+
+    def _last_action(self, action: str, code: ActivationCode | None) -> LastAction:
+        """Return the last action *action*, ended with *code*, at the clock's time now.
+
+        It is the one returned before when nothing differs, as when a clock has not moved
+        since (a simulated fleet's clock, or one coarser than the products are fast): the
+        products noted together then share it, one object for all instead of one each
+        kept for the garbage collector to walk. Frozen, it is shared safely; and the one
+        before is read once, so threads sharing the manager at worst make another.
+        """
+        now = self.clock.now()
+        before = self._last_noted
+        if (
+            before is not None
+            and before.code is code
+            and before.action == action
+            and before.at == now  # False for a naive time, which LastAction refuses
+        ):
+            return before
+        last = _LAST_ACTION(action=action, at=now, code=code)
+        self._last_noted = last
+        return last
 
     def _save(
         self,

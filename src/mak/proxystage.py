@@ -74,6 +74,10 @@ class ProxyStage(enum.Enum):
     FAILED = "failed"
     """A step failed; the snapshot keeps the stage to resume and the HRESULT."""
 
+    # Members are singletons compared by identity, so identity can hash them too: in C,
+    # where Enum's own hash calls Python for each of the lookups every product's step makes.
+    __hash__ = object.__hash__
+
     def __str__(self) -> str:
         return _LABELS[self]
 

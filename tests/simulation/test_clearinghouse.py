@@ -12,7 +12,7 @@ from mak import codes
 from mak.catalog import Catalog, ProductFamily
 from mak.errors import NotFound, ServiceRejected, TransportError
 from mak.ids import ConfirmationId
-from mak.ports import CidRequest
+from mak.ports import CidRequest, CidResult
 from mak.simulation import (
     Call,
     FakeClock,
@@ -21,6 +21,7 @@ from mak.simulation import (
     SimulatedFleet,
     extended_pid,
 )
+from mak.simulation.keys import confirmation_id, installation_id
 from mak.testing import ActivationServiceContract, make_installation_id
 
 if TYPE_CHECKING:
@@ -301,3 +302,17 @@ class TestSimulatedClearinghouseContract(ActivationServiceContract):
             installation_id=computer.installation_id(aid),
             extended_pid=extended_pid(blocked, aid),
         )
+
+
+def test_an_answer_is_the_result_a_checked_cid_result_holds(
+    service: SimulatedClearinghouse, mak_key: ProductKey
+) -> None:
+    pid = extended_pid(mak_key, "2de67392-b7a7-462a-b1ca-108dd189f588")
+    iid = installation_id("0" * 32, mak_key, "2de67392-b7a7-462a-b1ca-108dd189f588")
+    [answer] = service.acquire_confirmation_ids(
+        [CidRequest(installation_id=iid, extended_pid=pid)]
+    )
+    checked = CidResult(installation_id=iid, confirmation_id=confirmation_id(iid))
+    assert answer == checked
+    assert repr(answer) == repr(checked)
+    assert answer.ok

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING, cast
 
+import attrs
 import pytest
 
 from mak import codes
 from mak.catalog import Catalog, ProductFamily
-from mak.errors import NotFound, ServiceRejected, TransportError
-from mak.ids import InstallationId
+from mak.errors import IllegalTransition, InvalidFormat, NotFound, ServiceRejected, TransportError
+from mak.ids import ConfirmationId, InstallationId
 from mak.keys import ProductKey
 from mak.kms import KmsEndpoint
-from mak.lifecycle import ActivationMethod, KeyChannel, LicenseStatus
-from mak.ports import CidRequest
+from mak.lifecycle import (
+    Activated,
+    ActivationFailed,
+    ActivationMethod,
+    Event,
+    HardwareChanged,
+    KeyChannel,
+    KeyInstalled,
+    LicenseState,
+    LicenseStatus,
+    advance,
+    step,
+)
+from mak.ports import CidRequest, ProductInfo
 from mak.simulation import (
     FakeClock,
     SimulatedClearinghouse,
@@ -22,8 +36,12 @@ from mak.simulation import (
     activation_id_of,
     extended_pid,
 )
+from mak.simulation import computer as computer_module
 from mak.simulation import keys as simkeys
 from mak.testing import ComputerEndpointContract, make_confirmation_id
+
+if TYPE_CHECKING:
+    from mak.catalog import Edition
 
 START = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
 CATALOG = Catalog.default()
@@ -391,3 +409,116 @@ class TestSimulatedComputerWithAMak(ComputerEndpointContract):
     @pytest.fixture
     def product_key(self, service: SimulatedClearinghouse) -> ProductKey:
         return service.issue_mak(limit=5, family=ProductFamily.WINDOWS_SERVER)
+
+
+# --- the kept last transition ---------------------------------------------------------------
+
+
+def _transitions() -> list[tuple[LicenseState, Event]]:
+    """Snapshots along a product's life, each with the events a computer applies to them."""
+    key = CATALOG.gvlk_for("Windows 11 Pro")
+    installed = step(LicenseState.new(), KeyInstalled(key, KeyChannel.GVLK), now=START)
+    kms = step(installed, Activated(ActivationMethod.KMS, at=START), now=START)
+    events: list[Event] = [
+        KeyInstalled(key, KeyChannel.GVLK),
+        KeyInstalled(key, KeyChannel.MAK),
+        Activated(ActivationMethod.KMS, at=START),
+        Activated(ActivationMethod.MAK_PROXY, at=START),
+        ActivationFailed(codes.KMS_UNAVAILABLE),
+        HardwareChanged(beyond_tolerance=True),
+    ]
+    return [(state, event) for state in (LicenseState.new(), installed, kms) for event in events]
+
+
+def _general_path(state: LicenseState, event: Event, now: dt.datetime) -> LicenseState | str:
+    try:
+        return step(advance(state, now), event, now=now)
+    except IllegalTransition as error:
+        return f"refused: {error}"
+
+
+def _kept_path(state: LicenseState, event: Event, now: dt.datetime) -> LicenseState | str:
+    try:
+        return computer_module._next_state(state, event, now)  # pyright: ignore[reportPrivateUsage]  # the fast path under test
+    except IllegalTransition as error:
+        return f"refused: {error}"
+
+
+@pytest.mark.parametrize("later", [dt.timedelta(0), dt.timedelta(days=200)])
+def test_the_kept_transition_gives_what_step_gives(later: dt.timedelta) -> None:
+    now = START + later  # 200 days on: every timer has run out first
+    cases = _transitions()
+    for state, event in cases:
+        expected = _general_path(state, event, now)
+        assert _kept_path(state, event, now) == expected  # computed
+        assert _kept_path(state, event, now) == expected  # kept, when it was not refused
+        # Another event, snapshot or clock reading right after must not get the kept one.
+        for other_state, other_event in cases:
+            other_now = dt.datetime.fromtimestamp(now.timestamp(), tz=dt.timezone.utc)
+            assert _kept_path(other_state, other_event, other_now) == _general_path(
+                other_state, other_event, other_now
+            )
+            _kept_path(state, event, now)
+
+
+def test_products_given_the_same_key_at_once_share_one_snapshot(
+    clients: SimulatedFleet, mak_key: ProductKey, clock: FakeClock
+) -> None:
+    computers = [clients.endpoint(c.id) for c in clients.computers[:3]]
+    aids = [computer.install_product_key(mak_key) for computer in computers]
+    states = [computer.license_state(aid) for computer, aid in zip(computers, aids, strict=True)]
+    assert states[0] is states[1] is states[2]
+    installed = KeyInstalled(mak_key, KeyChannel.MAK)
+    assert states[0] == step(LicenseState.new(), installed, now=clock.now())
+
+
+@pytest.mark.parametrize(
+    "edition", [e for family in ProductFamily for e in CATALOG.editions(family)], ids=str
+)
+def test_products_report_what_a_checked_product_info_holds(edition: Edition) -> None:
+    windows = CATALOG.edition("Windows 11 Pro")
+    office = edition if edition.family is ProductFamily.OFFICE else None
+    pc = SimulatedComputer(
+        name="PC-1", windows=windows if office else edition, office=office, clock=FakeClock(START)
+    )
+    gvlk = edition.gvlk
+    if gvlk is not None:
+        pc.install_product_key(gvlk)
+    for info in pc.products():
+        checked = ProductInfo(
+            activation_id=info.activation_id,
+            name=info.name,
+            family=info.family,
+            license_state=info.license_state,
+            extended_pid=info.extended_pid,
+        )
+        assert info == checked
+        assert repr(info) == repr(checked)
+
+
+def test_an_edition_of_another_kind_is_checked_as_it_is_reported() -> None:
+    @attrs.frozen
+    class LooseEdition:
+        name: str
+        family: ProductFamily
+
+    loose = cast("Edition", LooseEdition("Windows\n11", ProductFamily.WINDOWS_CLIENT))
+    pc = SimulatedComputer(name="PC-1", windows=loose, clock=FakeClock(START))
+    with pytest.raises(InvalidFormat, match="product name"):
+        pc.products()
+
+
+def test_equal_copies_of_the_minted_ids_deposit_as_the_ids_themselves(
+    clients: SimulatedFleet, service: SimulatedClearinghouse, mak_key: ProductKey
+) -> None:
+    pc = clients.endpoint(clients.computers[0].id)
+    aid = pc.install_product_key(mak_key)
+    iid = pc.installation_id(aid)
+    [result] = service.acquire_confirmation_ids([request_for(iid, mak_key, aid)])
+    assert result.confirmation_id is not None
+    copy_of_iid = InstallationId.parse(str(iid))
+    copy_of_cid = ConfirmationId.parse(str(result.confirmation_id))
+    assert copy_of_iid is not iid
+    assert copy_of_cid is not result.confirmation_id
+    pc.deposit_confirmation_id(aid, copy_of_iid, copy_of_cid)
+    assert pc.license_state(aid).status is LicenseStatus.LICENSED

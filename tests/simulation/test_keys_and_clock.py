@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 
 import pytest
@@ -151,3 +152,11 @@ def test_minted_ids_carry_each_groups_check_digit_by_the_rule(rng: random.Random
             assert [int(group[-1]) for group in groups] == [
                 group_check_digit(group[:-1]) for group in groups
             ]
+
+
+@pytest.mark.parametrize("purpose", simkeys._PURPOSES)  # pyright: ignore[reportPrivateUsage]  # every digest the simulation takes
+def test_digests_from_a_hashed_prefix_are_the_digest_of_the_whole_text(purpose: str) -> None:
+    for text in ("", "x", "0123456789abcdef|W269N-WFGWX-YVC9B-4J6C9-T83GX|é", "9" * 200):
+        whole = hashlib.sha256(f"mak-simulation/{purpose}/{text}".encode()).digest()
+        digest = simkeys._digest_int(purpose, text)  # pyright: ignore[reportPrivateUsage]  # the fast path under test
+        assert digest == int.from_bytes(whole, "big")

@@ -44,6 +44,7 @@ import attrs
 
 from mak._validate import replace
 from mak.adapters._cache import LIMIT, RecordCache
+from mak.adapters._record_json import action_json, product_json
 
 # Imported at run time, though only annotations use some of them, so that Sphinx can
 # resolve every method's signature.
@@ -950,6 +951,15 @@ class SqliteInventory:
         raise StorageError(f"SQLite inventory {_shown(self._path)} is unreadable: {reason}")
 
     def _dump(self, record: object) -> str:
+        """Return the JSON text stored for *record*: the converter's data, encoded.
+
+        Products and actions, written by the ten thousand, take a direct path to the same
+        text; a subclass, which may have fields of its own, takes the general one.
+        """
+        if type(record) is Product:
+            return product_json(record)
+        if type(record) is ActionRecord:
+            return action_json(record)
         return _ENCODE(self._converter.unstructure(record))
 
     def _load(self, cls: type[_T], data: str) -> _T:

@@ -155,12 +155,14 @@ class SimulatedFleet:
         Raises :class:`~mak.errors.TransportError` for a computer not in the fleet or
         one made unreachable.
         """
-        computer_id = computer.id if computer.id in self._endpoints else None
-        if computer_id is None:
+        endpoint = self._endpoints.get(computer.id)  # one lookup: each batch connects once more
+        if endpoint is None:
             computer_id = self._by_name.get(computer.name.casefold())
-        if computer_id is None:
-            raise TransportError(f"no computer named {computer.name!r} answers", code=UNREACHABLE)
-        endpoint = self._endpoints[computer_id]
+            if computer_id is None:
+                raise TransportError(
+                    f"no computer named {computer.name!r} answers", code=UNREACHABLE
+                )
+            endpoint = self._endpoints[computer_id]
         if endpoint.unreachable:
             raise TransportError(f"{endpoint.name} cannot be reached", code=UNREACHABLE)
         return endpoint
