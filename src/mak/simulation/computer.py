@@ -33,6 +33,7 @@ from mak.simulation import keys
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Callable
 
     from mak.catalog import ProductFamily
     from mak.ids import ConfirmationId
@@ -154,15 +155,8 @@ def _product_info(product: _Product, extended_pid: str | None) -> ProductInfo:
     untyped caller's) is checked as before.
     """
     edition = product.edition
-    if type(edition) is not Edition:
-        return ProductInfo(
-            activation_id=product.activation_id,
-            name=edition.name,
-            family=edition.family,
-            license_state=product.state,
-            extended_pid=extended_pid,
-        )
-    return _PRODUCT_INFO(
+    make: Callable[..., ProductInfo] = _PRODUCT_INFO if type(edition) is Edition else ProductInfo
+    return make(
         activation_id=product.activation_id,
         name=edition.name,
         family=edition.family,
