@@ -12,7 +12,8 @@ import contextlib
 import datetime as dt
 import re
 from math import ceil
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 import attrs
 import pytest
@@ -33,6 +34,7 @@ from mak.keys import ProductKey
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseStatus
 from mak.limits import RemainingCount
 from mak.manager import (
+    _HISTORY_LINE,
     RPC_SERVER_UNAVAILABLE,
     BatchReport,
     Outcome,
@@ -507,6 +509,47 @@ def test_batches_are_asked_in_order_each_once_full_while_the_rest_are_read(
     assert events.index(calls[0]) < events.index(tuple(p.id for p in clients[4:]))
 
 
+class Untyped:
+    """A clearinghouse adapter answering with a CID as text, in a result it made itself."""
+
+    def __init__(self, service: SimulatedClearinghouse) -> None:
+        self.service = service
+
+    def acquire_confirmation_ids(self, requests: Sequence[CidRequest], /) -> list[CidResult]:
+        answers = self.service.acquire_confirmation_ids(requests)
+        return [
+            cast(
+                "CidResult",
+                SimpleNamespace(
+                    installation_id=a.installation_id,
+                    confirmation_id=str(a.confirmation_id),
+                    code=None,
+                ),
+            )
+            for a in answers
+        ]
+
+    def remaining_activations(self, key: ProductKey, /) -> int:
+        return self.service.remaining_activations(key)
+
+
+def test_an_answer_that_is_no_confirmation_id_fails_its_product_and_keeps_nothing(
+    lab: Lab,
+) -> None:
+    clients = _collected(lab)
+    manager = VolumeActivationManager(
+        lab.manager.inventory, Untyped(lab.service), lab.fleet, lab.clock, sleep=lab.waits.append
+    )
+    report = manager.acquire_confirmation_ids(clients)
+    assert report.failed == len(clients)
+    assert set(code_values(report)) == {0xC004B100}
+    assert {o.detail for o in report} == {"the service answered with no valid confirmation ID"}
+    assert lab.manager.inventory.confirmations() == []  # nothing kept that a rerun would reuse
+    again = lab.manager.acquire_confirmation_ids(clients)
+    assert again.failed == 0
+    assert again.service_calls == 1
+
+
 def test_a_kept_cid_is_reused_without_asking_the_service(lab: Lab) -> None:
     clients = _collected(lab)
     first = lab.manager.acquire_confirmation_ids(clients[:2])
@@ -928,3 +971,17 @@ def test_a_moving_clock_dates_each_product_and_each_service_call_apart(lab: Lab)
     assert len({last.at for last in acquired if last is not None}) == report.service_calls
     cil = {e.acquired_at for e in lab.manager.inventory.confirmations()}
     assert cil == {last.at for last in acquired if last is not None}
+
+
+def test_a_history_line_the_manager_makes_masks_a_key_in_its_detail(lab: Lab) -> None:
+    # Its other fields are trusted; the detail, text from anywhere, is still redacted.
+    line = _HISTORY_LINE(
+        at=START,
+        computer_id="c-1",
+        product_id=None,
+        action="install_product_key",
+        code=None,
+        detail=f"slmgr /ipk {lab.mak.reveal()} refused",
+    )
+    assert lab.mak.reveal() not in line.detail
+    assert line.detail.startswith("slmgr /ipk XXXXX-")

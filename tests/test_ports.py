@@ -112,6 +112,11 @@ def test_a_result_carries_exactly_one_of_cid_and_code(changes: dict[str, Any]) -
     assert str(IID) in str(caught.value)
 
 
+def test_a_cid_result_takes_only_a_confirmation_id_as_one() -> None:
+    with pytest.raises(InvalidFormat, match="confirmation id"):
+        CidResult(installation_id=IID, confirmation_id=str(CID))  # type: ignore[arg-type]  # the point of the test
+
+
 def test_a_cid_result_needs_an_installation_id() -> None:
     with pytest.raises(InvalidFormat, match="installation id"):
         CidResult(installation_id=None, confirmation_id=CID)  # type: ignore[arg-type]  # the point of the test

@@ -55,6 +55,7 @@ from mak.errors import (
     TransportError,
     redact,
 )
+from mak.ids import ConfirmationId
 from mak.keys import ProductKey
 from mak.lifecycle import ActivationMethod, KeyChannel, LicenseState, LicenseStatus
 from mak.limits import RemainingCount
@@ -320,9 +321,10 @@ def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
 
 
 # The records each product's step makes, of values checked already: a product's ids and
-# partial key, an installation ID it keeps, a service's CID, a verb's name, a looked-up
-# code. Only what comes from outside is checked again: the clock's time, and a detail
-# (redacted). attrs' __init__ checking every field was a tenth of a proxy activation.
+# partial key, an installation ID it keeps, a verb's name, a looked-up code, a service's
+# CID once _keep has seen it is one. Only what comes from outside is checked again: the
+# clock's time, and a detail (redacted). attrs' __init__ checking every field was a
+# tenth of a proxy activation.
 _LAST_ACTION: Final = trusted(LastAction, check=("at",))
 _HISTORY_LINE: Final = trusted(ActionRecord, check=("at", "detail"))
 _CIL_ENTRY: Final = trusted(CilEntry, check=("acquired_at",))
@@ -1146,7 +1148,10 @@ class VolumeActivationManager:
         cid = result.confirmation_id
         if result.code is not None:
             return _Kept(product, result.code.value, result.code.message)
-        if cid is None or result.installation_id != request.installation_id:
+        if not isinstance(cid, ConfirmationId):  # the CIL takes a CID, and nothing else
+            detail = "the service answered with no valid confirmation ID"
+            return _Kept(product, _GENERAL_SERVICE_ERROR, detail)
+        if result.installation_id != request.installation_id:
             detail = "the service answered for another installation ID"
             return _Kept(product, _GENERAL_SERVICE_ERROR, detail)
         assert product.partial_key is not None  # noqa: S101  # _cid_request required it

@@ -99,7 +99,9 @@ class CidResult:
     """
 
     installation_id: InstallationId = attrs.field(validator=_validate.instance(InstallationId))
-    confirmation_id: ConfirmationId | None = None
+    confirmation_id: ConfirmationId | None = attrs.field(
+        default=None, validator=_validate.instance(ConfirmationId, optional=True)
+    )
     code: ActivationCode | None = attrs.field(default=None, validator=_one_of_cid_or_code)
 
     @property

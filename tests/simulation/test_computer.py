@@ -452,13 +452,30 @@ def test_the_kept_transition_gives_what_step_gives(later: dt.timedelta) -> None:
         expected = _general_path(state, event, now)
         assert _kept_path(state, event, now) == expected  # computed
         assert _kept_path(state, event, now) == expected  # kept, when it was not refused
-        # Another event, snapshot or clock reading right after must not get the kept one.
+        # Another snapshot or event at the very same clock reading must not get the kept
+        # one: each pair is asked right after (state, event) was kept.
         for other_state, other_event in cases:
-            other_now = dt.datetime.fromtimestamp(now.timestamp(), tz=dt.timezone.utc)
-            assert _kept_path(other_state, other_event, other_now) == _general_path(
-                other_state, other_event, other_now
+            assert _kept_path(other_state, other_event, now) == _general_path(
+                other_state, other_event, now
             )
             _kept_path(state, event, now)
+
+
+def test_the_kept_transition_is_not_given_at_another_time_or_to_another_snapshot() -> None:
+    windows = CATALOG.edition("Windows 11 Pro")
+    event = KeyInstalled(windows.gvlk, KeyChannel.GVLK)
+    # The key installed ten days before: installing it again now keeps that grace's end.
+    installed = step(LicenseState.new(), event, now=START - dt.timedelta(days=10))
+    _kept_path(LicenseState.new(), event, START)
+    assert _kept_path(installed, event, START) == _general_path(installed, event, START)
+    # Two computers from the one shared fresh snapshot, the same key, three days apart.
+    clock = FakeClock(START)
+    first = SimulatedComputer(name="A", windows=windows, clock=clock, seed="a")
+    second = SimulatedComputer(name="B", windows=windows, clock=clock, seed="b")
+    product = first.install_product_key(windows.gvlk)
+    clock.advance(dt.timedelta(days=3))
+    second.install_product_key(windows.gvlk)
+    assert second.license_state(product) == step(LicenseState.new(), event, now=clock.now())
 
 
 def test_products_given_the_same_key_at_once_share_one_snapshot(
