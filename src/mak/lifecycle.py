@@ -33,7 +33,7 @@ from typing import Any, Final, TypeAlias
 import attrs
 
 from mak import _display, codes
-from mak._validate import replace
+from mak._validate import replace, trusted
 from mak.errors import IllegalTransition, InvalidComponent, InvalidFormat
 from mak.keys import ALPHABET, ProductKey
 from mak.statetable import Diagram, StateTable, Transition
@@ -917,20 +917,21 @@ def _snapshot(  # noqa: PLR0913  # one argument a field, as LicenseState takes t
     a snapshot costs, and a proxy activation builds two per product. The check across
     fields (``__attrs_post_init__``) still runs.
     """
-    state: LicenseState = object.__new__(LicenseState)
-    set_field = object.__setattr__  # the snapshot is frozen: attrs sets fields the same way
-    set_field(state, "status", status)
-    set_field(state, "channel", channel)
-    set_field(state, "partial_key", partial_key)
-    set_field(state, "reason", reason)
-    set_field(state, "grace_ends_at", grace_ends_at)
-    set_field(state, "licensed_until", licensed_until)
-    set_field(state, "activated_at", activated_at)
-    set_field(state, "method", method)
-    set_field(state, "rearms_left", rearms_left)
-    set_field(state, "genuine", genuine)
-    state.__attrs_post_init__()
-    return state
+    return _TRUSTED_STATE(
+        status=status,
+        channel=channel,
+        partial_key=partial_key,
+        reason=reason,
+        grace_ends_at=grace_ends_at,
+        licensed_until=licensed_until,
+        activated_at=activated_at,
+        method=method,
+        rearms_left=rearms_left,
+        genuine=genuine,
+    )
+
+
+_TRUSTED_STATE: Final = trusted(LicenseState)
 
 
 def _unlicensed(state: LicenseState, status: LicenseStatus) -> LicenseState:

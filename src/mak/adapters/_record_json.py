@@ -19,13 +19,13 @@ field these functions do not write.
 
 from __future__ import annotations
 
-import datetime as dt
 from json.encoder import encode_basestring
 from typing import TYPE_CHECKING, Final
 
-from mak.serialization import make_converter
+from mak.serialization import _unstructure_datetime  # pyright: ignore[reportPrivateUsage]  # the converter's own hook
 
 if TYPE_CHECKING:
+    import datetime as dt
     import enum
 
     from mak.codes import ActivationCode
@@ -36,10 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["action_json", "product_json"]
 
-_UTC: Final = dt.timezone.utc
 _NULL: Final = "null"
-# Only for datetimes outside UTC, which the model's converters never let through.
-_UNSTRUCTURE: Final = make_converter().unstructure
 
 
 def product_json(product: Product) -> str:
@@ -143,9 +140,7 @@ def _code(code: ActivationCode | None) -> str:
 
 def _when(value: dt.datetime) -> str:
     """Return a datetime as the converter's ISO 8601 string, in UTC."""
-    # What the converter's datetime hook does for the UTC times the model holds.
-    text: str = value.isoformat() if value.tzinfo is _UTC else _UNSTRUCTURE(value)
-    return encode_basestring(text)
+    return encode_basestring(_unstructure_datetime(value))
 
 
 def _optional_when(value: dt.datetime | None) -> str:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from mak._validate import replace
+from mak._validate import replace, trusted
 from mak.errors import ConcurrencyConflict, NotFound, StorageError
 from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
 
@@ -452,12 +452,12 @@ _row: Final[Callable[[ActionRecord], _Row]] = operator.attrgetter(*_ACTION_FIELD
 """The fields of an action, to keep; the history holds no record objects."""
 
 
+_TRUSTED_ACTION: Final = trusted(ActionRecord)
+
+
 def _action(row: _Row) -> ActionRecord:
     """The action *row* kept, built again without checking the fields it was checked with."""
-    action: ActionRecord = object.__new__(ActionRecord)
-    for name, value in zip(_ACTION_FIELDS, row, strict=True):
-        object.__setattr__(action, name, value)  # frozen: attrs sets fields the same way
-    return action
+    return _TRUSTED_ACTION(**dict(zip(_ACTION_FIELDS, row, strict=True)))
 
 
 def _slot(product: Product) -> tuple[str, str]:
