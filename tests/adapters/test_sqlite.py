@@ -375,7 +375,66 @@ def test_text_sqlite_cannot_hold_is_refused(opened: list[SqliteInventory]) -> No
 
 def test_a_new_file_is_migrated_to_the_current_schema(path: Path) -> None:
     SqliteInventory(path).close()
-    assert pragma(path, "user_version") == SCHEMA_VERSION == 2
+    assert pragma(path, "user_version") == SCHEMA_VERSION == 3
+
+
+def products_in_id_order(path: Path) -> bool:
+    """Whether the file keeps its products by id: a table without rowid is its primary key's tree."""
+    connection = raw(path)
+    try:
+        connection.execute("SELECT rowid FROM products")
+    except sqlite3.OperationalError as error:
+        assert "rowid" in str(error)  # noqa: PT017  # the one failure meant
+        return True
+    finally:
+        connection.close()
+    return False
+
+
+def test_a_new_file_keeps_its_products_in_id_order_on_pages_that_hold_a_product(
+    path: Path,
+) -> None:
+    SqliteInventory(path).close()
+    assert products_in_id_order(path)
+    assert pragma(path, "page_size") == 8192
+
+
+def test_a_second_version_file_gets_its_products_in_id_order_keeping_them(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with monkeypatch.context() as patched:
+        patched.setattr(sqlite_adapter, "_MIGRATIONS", sqlite_adapter._MIGRATIONS[:2])
+        patched.setattr(sqlite_adapter, "_PAGE_SIZE", 4096)  # SQLite's default, as it was
+        with SqliteInventory(path) as old:
+            fill(old)
+            for n in (3, 2):  # stored out of id order, as discovery does
+                old.add_product(make_product(n, name=f"product {n}"))
+            before = everything(old)
+        assert pragma(path, "user_version") == 2
+        assert not products_in_id_order(path)
+    with SqliteInventory(path) as inventory:
+        assert everything(inventory) == before
+        assert [p.id for p in inventory.products()] == [
+            "product-0001",
+            "product-0002",
+            "product-0003",
+        ]
+        # The constraints came along: a second product of a computer's activation ID is refused.
+        clash = make_product(4, activation_id=make_product(1).activation_id)
+        with pytest.raises(ConcurrencyConflict):
+            inventory.add_product(clash)
+        second = inventory.product("product-0002")
+        updated = inventory.update_product(attrs.evolve(second, name="again"))
+        assert inventory.product("product-0002") == updated
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    assert products_in_id_order(path)
+    assert pragma(path, "page_size") == 4096  # an existing file keeps its pages
+    connection = raw(path)
+    try:
+        indexes = {row[1] for row in connection.execute("PRAGMA index_list(products)")}
+    finally:
+        connection.close()
+    assert {"products_by_family", "products_by_status"} <= indexes
 
 
 def test_an_older_file_is_migrated_forward_keeping_its_data(
