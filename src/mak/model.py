@@ -18,6 +18,7 @@ Equality compares every field; identity is the ``id``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 from typing import Any, Final, TypeAlias
 
@@ -224,7 +225,20 @@ class CilEntry:
     acquired_at: dt.datetime = attrs.field(converter=_validate.to_utc, validator=_validate.aware)
 
 
+_REMEMBERED_DETAIL: Final = 200
+"""The longest detail whose redaction :func:`_redacted` remembers."""
+
+# A batch writes the same few details for each of its products ("confirmation ID
+# acquired"), and redaction scans each character of each with a regular expression: a
+# few percent of a proxy activation. Its answer depends on the text alone, so the
+# redaction of recent short texts is remembered; a text of a str subclass is redacted
+# anew, as its equality and hash may differ from its value's.
+_redact_remembered: Final = functools.lru_cache(maxsize=256)(redact)
+
+
 def _redacted(text: object) -> str:
+    if type(text) is str and len(text) <= _REMEMBERED_DETAIL:
+        return _redact_remembered(text)
     if not isinstance(text, str):
         raise InvalidFormat.wrong_type("action detail", text)
     return redact(text)
