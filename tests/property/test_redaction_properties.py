@@ -1,8 +1,8 @@
 """Hypothesis properties of the history's redaction: remembered, it is still :func:`redact`.
 
-An action's detail is redacted by :func:`mak.model._redacted`, which remembers the
-redaction of short texts; whatever the text, and however often it comes, the detail must
-be what :func:`mak.errors.redact` makes of it.
+An action's detail is redacted by :func:`mak.model._redacted`, which remembers short
+texts that need no masking; whatever the text, and however often it comes, the detail
+must be what :func:`mak.errors.redact` makes of it, and what it remembers holds no key.
 """
 
 from __future__ import annotations
@@ -66,3 +66,5 @@ def test_a_detail_is_redacted_as_redact_does_each_time(text: str) -> None:
     assert model._redacted(Text(text)) == expected  # pyright: ignore[reportPrivateUsage]  # never remembered
     record = ActionRecord(at=AT, computer_id="c-1", action="collect", detail=text)
     assert record.detail == expected
+    # What is remembered needs no masking: a key, or a part of one redact hides, never is.
+    assert all(redact(kept) == kept for kept in model._clean_details)  # pyright: ignore[reportPrivateUsage]  # the memory itself
