@@ -191,8 +191,18 @@ def test_confirmation_id_separators(digits: str, layout: IdLayout, name: str, te
     assert cid.digits == digits
     assert cid.layout is layout
     assert cid == ConfirmationId(digits)
+    assert hash(cid) == hash(ConfirmationId(digits))
     assert is_valid_confirmation_id(text) is True
     assert validate_confirmation_id(text) == grouped(digits, 6)
+
+
+def test_an_id_is_found_by_an_equal_id_and_never_by_one_of_the_other_kind() -> None:
+    iid, cid = InstallationId("123450" * 9), ConfirmationId("123450" * 8)
+    found = {iid: "installation", cid: "confirmation"}
+    assert found[InstallationId.parse(str(iid))] == "installation"
+    assert found[ConfirmationId.parse(str(cid))] == "confirmation"
+    assert len({iid, InstallationId("123450" * 9), cid, ConfirmationId("123450" * 8)}) == 2
+    assert InstallationId("123450" * 8 + "000000") not in found
 
 
 def test_installation_and_confirmation_ids_are_different_types() -> None:

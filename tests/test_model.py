@@ -10,6 +10,7 @@ from typing import Any
 import attrs
 import pytest
 
+from mak import model
 from mak._validate import replace, trusted
 from mak.catalog import ProductFamily
 from mak.codes import lookup
@@ -476,12 +477,19 @@ def test_an_action_record() -> None:
     ],
 )
 def test_an_action_detail_never_keeps_a_product_key(detail: str) -> None:
-    record = action_record(detail=detail)
-    assert record.detail.startswith("installed ")
-    for group in KEY.split("-"):
-        assert group not in record.detail.upper()
-        assert group not in repr(record).upper()
-    assert "XXXXX" in record.detail
+    for _ in range(2):  # and the second time, when short details may be remembered
+        record = action_record(detail=detail)
+        assert record.detail.startswith("installed ")
+        for group in KEY.split("-"):
+            assert group not in record.detail.upper()
+            assert group not in repr(record).upper()
+        assert "XXXXX" in record.detail
+    # Short details that need no masking are remembered; one with a key never is.
+    remembered = model._clean_details  # pyright: ignore[reportPrivateUsage]  # the memory itself
+    assert detail not in remembered
+    assert all(KEY.split("-")[1] not in kept.upper() for kept in remembered)
+    action_record(detail="confirmation ID acquired")
+    assert "confirmation ID acquired" in remembered
 
 
 def test_an_action_detail_keeps_ids_and_codes() -> None:
@@ -895,6 +903,47 @@ def test_replace_copies_classes_with_a_dict_and_inherited_slots() -> None:
     child = replace(Child("a", 1), size="2")  # converted: int("2")
     assert child == Child("a", 2)
     assert replace(child, name="b") == Child("b", 2)
+
+
+def test_a_copy_is_of_the_class_itself_and_frozen() -> None:
+    copies: list[Any] = [
+        replace(product(), name="Office LTSC"),
+        trusted(LastAction)(action="refresh", at=NOW, code=None),
+    ]
+    for copy, cls in zip(copies, (Product, LastAction), strict=True):
+        assert type(copy) is cls  # made a record of the class, not of a helper
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            copy.name = "changed"
+        with pytest.raises(attrs.exceptions.FrozenInstanceError):
+            del copy.name
+
+
+def test_replace_copies_classes_it_must_not_subclass() -> None:
+    seen: list[type[Any]] = []
+
+    @attrs.frozen
+    class Registering:
+        name: str
+        size: int = 0
+
+        def __init_subclass__(cls) -> None:
+            seen.append(cls)
+
+    class Meta(type):
+        pass
+
+    @attrs.frozen
+    class Measured(metaclass=Meta):
+        name: str
+        size: int = 0
+
+    for cls in (Registering, Measured):
+        copy = replace(cls("a"), size=2)
+        assert copy == cls("a", 2)
+        assert type(copy) is cls
+        assert trusted(cls)(name="b", size=3) == cls("b", 3)
+        assert cls.__subclasses__() == []  # none made to copy it faster
+    assert seen == []
 
 
 def test_replace_converts_and_checks_a_license_state_as_evolve_does() -> None:

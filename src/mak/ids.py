@@ -134,6 +134,13 @@ class _GroupedDigits:
     def __str__(self) -> str:
         return "-".join(self.groups)
 
+    def __hash__(self) -> int:
+        # Of the digits alone, which equality compares (with the kind): attrs' hash builds
+        # a tuple at each call, and IDs are the keys of the CIL and of each batch's
+        # lookups, hashed several times per product. Each class names it, or attrs would
+        # write its own.
+        return hash(self.digits)
+
 
 @attrs.frozen(str=False)
 class InstallationId(_GroupedDigits):
@@ -150,6 +157,7 @@ class InstallationId(_GroupedDigits):
     """
 
     kind: ClassVar[str] = _IID
+    __hash__ = _GroupedDigits.__hash__
     digits: str = attrs.field(
         validator=lambda _, __, value: _check_canonical(_IID, value, check_digits=True)
     )
@@ -181,6 +189,7 @@ class ConfirmationId(_GroupedDigits):
     """
 
     kind: ClassVar[str] = _CID
+    __hash__ = _GroupedDigits.__hash__
     digits: str = attrs.field(
         validator=lambda _, __, value: _check_canonical(_CID, value, check_digits=False)
     )

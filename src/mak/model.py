@@ -224,7 +224,31 @@ class CilEntry:
     acquired_at: dt.datetime = attrs.field(converter=_validate.to_utc, validator=_validate.aware)
 
 
+_REMEMBERED_DETAIL: Final = 200
+"""The longest detail :func:`_redacted` may remember as needing no masking."""
+
+_REMEMBERED: Final = 256
+"""How many such details it remembers before forgetting them all."""
+
+# A batch writes the same few details for each of its products ("confirmation ID
+# acquired"), and redaction scans each character of each with a regular expression: a
+# few percent of a proxy activation. Its answer depends on the text alone, so short
+# texts that redaction leaves as they are are remembered, and only those: what is kept
+# here holds nothing redaction would mask, so never a key. A text of a str subclass is
+# redacted anew, as its equality and hash may differ from its value's.
+_clean_details: Final[dict[str, None]] = {}
+
+
 def _redacted(text: object) -> str:
+    if type(text) is str and len(text) <= _REMEMBERED_DETAIL:
+        if text in _clean_details:
+            return text
+        shown = redact(text)
+        if shown == text:
+            if len(_clean_details) >= _REMEMBERED:
+                _clean_details.clear()
+            _clean_details[text] = None
+        return shown
     if not isinstance(text, str):
         raise InvalidFormat.wrong_type("action detail", text)
     return redact(text)
