@@ -905,47 +905,6 @@ def test_replace_copies_classes_with_a_dict_and_inherited_slots() -> None:
     assert replace(child, name="b") == Child("b", 2)
 
 
-def test_a_copy_is_of_the_class_itself_and_frozen() -> None:
-    copies: list[Any] = [
-        replace(product(), name="Office LTSC"),
-        trusted(LastAction)(action="refresh", at=NOW, code=None),
-    ]
-    for copy, cls in zip(copies, (Product, LastAction), strict=True):
-        assert type(copy) is cls  # made a record of the class, not of a helper
-        with pytest.raises(attrs.exceptions.FrozenInstanceError):
-            copy.name = "changed"
-        with pytest.raises(attrs.exceptions.FrozenInstanceError):
-            del copy.name
-
-
-def test_replace_copies_classes_it_must_not_subclass() -> None:
-    seen: list[type[Any]] = []
-
-    @attrs.frozen
-    class Registering:
-        name: str
-        size: int = 0
-
-        def __init_subclass__(cls) -> None:
-            seen.append(cls)
-
-    class Meta(type):
-        pass
-
-    @attrs.frozen
-    class Measured(metaclass=Meta):
-        name: str
-        size: int = 0
-
-    for cls in (Registering, Measured):
-        copy = replace(cls("a"), size=2)
-        assert copy == cls("a", 2)
-        assert type(copy) is cls
-        assert trusted(cls)(name="b", size=3) == cls("b", 3)
-        assert cls.__subclasses__() == []  # none made to copy it faster
-    assert seen == []
-
-
 def test_replace_converts_and_checks_a_license_state_as_evolve_does() -> None:
     state = LicenseState.new()
     later = dt.datetime(2026, 1, 5, 12, tzinfo=dt.timezone(dt.timedelta(hours=2)))

@@ -159,7 +159,6 @@ class _Plan(NamedTuple):
 
     fields: dict[str, attrs.Attribute[Any]]  # by name, in the class's order
     post_init: Callable[[Any], None] | None  # the class's check across fields
-    filler: type[Any] | None  # see _filler
 
 
 _PLANS: dict[type[Any], _Plan | None] = {}
@@ -189,7 +188,7 @@ def _plan(cls: type[Any]) -> _Plan | None:
         and not hasattr(cls, "__attrs_pre_init__")
         and "__attrs_cached_hash__" not in dir(cls)
     ):
-        plan = _Plan(fields, getattr(cls, "__attrs_post_init__", None), _filler(cls))
+        plan = _Plan(fields, getattr(cls, "__attrs_post_init__", None))
     _PLANS[cls] = plan
     return plan
 
@@ -232,8 +231,7 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     validated (in that order) once every field is set; ``__attrs_post_init__`` runs last,
     as in attrs' ``__init__``. The function's own names start with ``_``, which no field
     of a plan can (its ``__init__`` would take it by another name), and fields are named
-    by position or as attributes (each an identifier, being an argument of ``__init__``),
-    so any field names are safe in the source.
+    by position, so any field names are safe in the source.
     """
     position = {name: number for number, name in enumerate(plan.fields)}
     scope: dict[str, Any] = {
@@ -250,21 +248,15 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
             scope[f"_convert_{number}"] = field.converter  # pyright: ignore[reportUnknownMemberType]  # plain: see _plan
             value = f"_convert_{number}({value})"
         lines.append(f"    _value_{number} = {value}")
-    filler = scope["_filler"] = plan.filler
-    lines.append("    _new = _make(_cls)" if filler is None else "    _new = _make(_filler)")
+    lines.append("    _new = _make(_cls)")
     for number, name in enumerate(plan.fields):
         value = f"_value_{number}" if name in checked else sources[name]
-        if filler is not None:  # assigned plainly: see _filler
-            lines.append(f"    _new.{name} = {value}")
-            continue
         setter = _slot_setter(cls, name)
         if setter is None:  # a class with a __dict__: set as attrs would
             lines.append(f"    _set_field(_new, {name!r}, {value})")
         else:
             scope[f"_set_{number}"] = setter
             lines.append(f"    _set_{number}(_new, {value})")
-    if filler is not None:
-        lines.append("    _new.__class__ = _cls")  # a *cls* from here on, fields all set
     for name in checked:
         number, field = position[name], plan.fields[name]
         if field.validator is not None:
@@ -277,37 +269,6 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     filename = f"<mak {kind} {' '.join((cls.__qualname__, *checked))}>"
     exec(compile(source, filename, "exec"), scope)  # noqa: S102  # source built from field names only
     return cast("Callable[..., Any]", scope["_written"])
-
-
-def _filler(cls: type[Any]) -> type[Any] | None:
-    """A subclass of *cls* adding only ``object``'s attribute assignment; ``None`` if none fits.
-
-    A frozen class refuses assignment, so each field of a copy is set by calling its
-    slot's ``__set__``: about a thousand instructions a field, most of the cost of the
-    several copies of a product a proxy activation makes. An instance of the filler
-    takes plain assignments (a few dozen instructions each, once the interpreter has
-    specialised them) and is then made a *cls* by assigning its ``__class__``, which
-    the same layout allows: a *cls* with the fields the slow way sets. ``None`` (set
-    each field the slow way) for a class whose subclassing could have effects (a
-    metaclass, an ``__init_subclass__``) or whose instances cannot change class.
-    """
-    if type(cls) is not type or any("__init_subclass__" in vars(k) for k in cls.__mro__[:-1]):
-        return None
-    namespace = {
-        "__slots__": (),
-        "__module__": cls.__module__,
-        "__qualname__": cls.__qualname__,
-        # Both: the interpreter assigns directly only when neither is overridden.
-        "__setattr__": object.__setattr__,
-        "__delattr__": object.__delattr__,
-    }
-    try:
-        filler = type(cls.__name__, (cls,), namespace)
-        probe: Any = object.__new__(filler)
-        probe.__class__ = cls  # a TypeError if the layouts differed
-    except TypeError:
-        return None
-    return filler
 
 
 def _slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None] | None:
