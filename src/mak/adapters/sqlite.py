@@ -23,8 +23,9 @@ Computers, products, keys and history are stored as JSON written by
 looked up, filtered or unique. A confirmation-ID entry is six short strings, so each has
 its own column: the confirmation list is the table that grows by the ten thousand, and
 this keeps adding and finding an entry close to the cost of the bare SQL. Products are
-kept in id order, the order batches go through them, so that the updates of one chunk
-land on neighbouring pages.
+kept in id order, the order batches go through them, in every file with pages big
+enough to hold a product's row (8 KiB, as every new file has), so that the updates of
+one chunk land on neighbouring pages.
 """
 
 from __future__ import annotations
@@ -133,28 +134,6 @@ _MIGRATIONS: list[tuple[str, ...]] = [
             value TEXT NOT NULL
         )""",
     ),
-    (
-        # Products kept in id order: a batch goes through products by id, so the updates
-        # of one chunk land on a few neighbouring pages rather than one scattered page
-        # each, as in a table in the order products were discovered.
-        """CREATE TABLE products_by_id (
-            id TEXT NOT NULL PRIMARY KEY,
-            version INTEGER NOT NULL CHECK (version >= 1),
-            computer_id TEXT NOT NULL REFERENCES computers (id),
-            activation_id TEXT NOT NULL,
-            family TEXT NOT NULL,
-            status INTEGER NOT NULL,
-            data TEXT NOT NULL,
-            UNIQUE (computer_id, activation_id)
-        ) WITHOUT ROWID""",
-        """INSERT INTO products_by_id
-            SELECT id, version, computer_id, activation_id, family, status, data
-            FROM products ORDER BY id""",
-        "DROP TABLE products",
-        "ALTER TABLE products_by_id RENAME TO products",
-        "CREATE INDEX products_by_family ON products (family)",
-        "CREATE INDEX products_by_status ON products (status)",
-    ),
 ]
 
 SCHEMA_VERSION: Final = len(_MIGRATIONS)
@@ -163,6 +142,32 @@ SCHEMA_VERSION: Final = len(_MIGRATIONS)
 _PAGE_SIZE: Final = 8192
 """Bytes per page of a new file: twice SQLite's default, so that a product's row, about a
 kilobyte, fits in its page of the id-ordered table rather than spilling onto another."""
+
+# The products table rebuilt in id order (without rowid: its rows live in the tree of
+# their primary key), the same columns, constraints and indexes. A batch goes through
+# products by id, so the updates of one chunk land on a few neighbouring pages instead
+# of one page each, as in a table in the order products were discovered. Done when a
+# file's pages can hold a product's row (see _order_products), whatever its schema
+# version: the layout changes no column, and a mak of an earlier version reads it.
+_PRODUCTS_IN_ID_ORDER: Final = (
+    """CREATE TABLE products_by_id (
+        id TEXT NOT NULL PRIMARY KEY,
+        version INTEGER NOT NULL CHECK (version >= 1),
+        computer_id TEXT NOT NULL REFERENCES computers (id),
+        activation_id TEXT NOT NULL,
+        family TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        UNIQUE (computer_id, activation_id)
+    ) WITHOUT ROWID""",
+    """INSERT INTO products_by_id
+        SELECT id, version, computer_id, activation_id, family, status, data
+        FROM products ORDER BY id""",
+    "DROP TABLE products",
+    "ALTER TABLE products_by_id RENAME TO products",
+    "CREATE INDEX products_by_family ON products (family)",
+    "CREATE INDEX products_by_status ON products (status)",
+)
 
 _CIL_COLUMNS: Final = (
     "installation_id, computer_id, activation_id, confirmation_id, partial_key, acquired_at"
@@ -1202,20 +1207,10 @@ def _prepare(connection: sqlite3.Connection, path: str, *, in_memory: bool) -> N
                 raise StorageError(f"SQLite inventory {_shown(path)} could not use WAL ({mode})")
             connection.execute("PRAGMA synchronous = FULL")
         connection.execute("PRAGMA foreign_keys = ON")
-        if identity[1] < len(_MIGRATIONS):
+        if identity[1] < len(_MIGRATIONS) or _products_to_order(connection):
             connection.execute("BEGIN IMMEDIATE")
             try:
-                # Read again under the write lock: another process may have just done it.
-                identity = _identity(connection)
-                _check_identity(identity, path)
-                _migrate(connection, identity[1])
-                _LOG.info(
-                    "SQLite inventory %s: schema %d -> %d",
-                    _shown(path),
-                    identity[1],
-                    len(_MIGRATIONS),
-                    extra={"path": _shown(path), "schema": len(_MIGRATIONS)},
-                )
+                _bring_up_to_date(connection, path)
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -1323,6 +1318,41 @@ def _check_identity(identity: tuple[int, int, int], path: str) -> None:
             f"{_shown(path)} is a mak inventory of schema version {version}, newer than"
             f" this mak reads (up to {len(_MIGRATIONS)}); upgrade mak to open it"
         )
+
+
+def _bring_up_to_date(connection: sqlite3.Connection, path: str) -> None:
+    """Migrate the schema and order the products as due, in the open write transaction."""
+    # Read again under the write lock: another process may have just done it.
+    identity = _identity(connection)
+    _check_identity(identity, path)
+    if identity[1] < len(_MIGRATIONS):
+        _migrate(connection, identity[1])
+        _LOG.info(
+            "SQLite inventory %s: schema %d -> %d",
+            _shown(path),
+            identity[1],
+            len(_MIGRATIONS),
+            extra={"path": _shown(path), "schema": len(_MIGRATIONS)},
+        )
+    if _products_to_order(connection):
+        for statement in _PRODUCTS_IN_ID_ORDER:
+            connection.execute(statement)
+
+
+def _products_to_order(connection: sqlite3.Connection) -> bool:
+    """Return whether the products table is to be rebuilt in id order (:data:`_PRODUCTS_IN_ID_ORDER`).
+
+    It is when it still has a rowid and the file's pages are of :data:`_PAGE_SIZE` or
+    more: on smaller pages, a table without rowid keeps only about a kilobyte of a row
+    in its page and the rest on an overflow page, which would make each product's
+    update write two pages instead of sharing one. A file of smaller pages keeps its
+    table until it is given bigger ones (docs/sqlite.md says how).
+    """
+    (page_size,) = connection.execute("PRAGMA page_size").fetchone()
+    row = connection.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'products'"
+    ).fetchone()
+    return page_size >= _PAGE_SIZE and row is not None and "WITHOUT ROWID" not in row[0]
 
 
 def _migrate(connection: sqlite3.Connection, version: int) -> None:
