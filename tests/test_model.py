@@ -883,6 +883,25 @@ def test_replace_gives_the_same_copy_on_every_call_in_any_order() -> None:
     assert replace(original) is not original
 
 
+def test_replace_copies_classes_with_a_cached_hash_or_their_own_new() -> None:
+    @attrs.frozen(cache_hash=True)
+    class Hashed:
+        name: str
+        size: int = 0
+
+    @attrs.frozen
+    class Refused(Exception):  # a record that is an exception, as a caller's may be
+        name: str
+        size: int = 0
+
+    hashed = replace(Hashed("a"), size=2)
+    assert hashed == Hashed("a", 2)
+    assert hash(hashed) == hash(Hashed("a", 2))  # its cached hash was made, not left unset
+    refused = replace(Refused("a"), size=2)
+    assert type(refused) is Refused
+    assert (refused.name, refused.size) == ("a", 2)
+
+
 def test_replace_copies_classes_with_a_dict_and_inherited_slots() -> None:
     @attrs.frozen(slots=False)
     class Loose:

@@ -161,6 +161,9 @@ class _Plan(NamedTuple):
     post_init: Callable[[Any], None] | None  # the class's check across fields
 
 
+# The names attrs has given the slot of a cached hash (``cache_hash=True``).
+_CACHED_HASH: Final = frozenset({"_attrs_cached_hash", "__attrs_cached_hash__"})
+
 _PLANS: dict[type[Any], _Plan | None] = {}
 # The replacers written so far, by class and changed names in the order given; a key is
 # the class followed by the names, so that finding a replacer builds a single tuple.
@@ -172,8 +175,9 @@ def _plan(cls: type[Any]) -> _Plan | None:
 
     That is a class with no fields, with a field ``__init__`` does not take as it is
     named (``init=False``, or a private name), with converters that take the instance or
-    field (``attrs.Converter``), or which builds more than its fields
-    (``__attrs_pre_init__``, a cached hash).
+    field (``attrs.Converter``), which builds more than its fields
+    (``__attrs_pre_init__``, a cached hash), or whose instances ``object.__new__`` cannot
+    make (an exception, say).
     """
     if cls in _PLANS:
         return _PLANS[cls]
@@ -186,7 +190,8 @@ def _plan(cls: type[Any]) -> _Plan | None:
     if (
         plain
         and not hasattr(cls, "__attrs_pre_init__")
-        and "__attrs_cached_hash__" not in dir(cls)
+        and not _CACHED_HASH.intersection(dir(cls))
+        and getattr(cls, "__new__", None) is object.__new__
     ):
         plan = _Plan(fields, getattr(cls, "__attrs_post_init__", None))
     _PLANS[cls] = plan
