@@ -492,6 +492,34 @@ def test_an_action_detail_never_keeps_a_product_key(detail: str) -> None:
     assert "confirmation ID acquired" in remembered
 
 
+def test_a_detail_of_a_str_subclass_is_redacted_whatever_it_claims_to_equal() -> None:
+    remembered = model._clean_details  # pyright: ignore[reportPrivateUsage]  # the memory itself
+    clean = "confirmation ID acquired"
+    action_record(detail=clean)
+    assert clean in remembered
+
+    class Sly(str):
+        """Text that claims to be any other: the memory must not answer for it."""
+
+        __slots__ = ()
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        def __hash__(self) -> int:
+            return hash(clean)
+
+    record = action_record(detail=Sly(f"installed {KEY}"))
+    assert KEY.split("-")[1] not in record.detail.upper()
+    assert "XXXXX" in record.detail
+
+
+def test_the_details_remembered_are_a_few_hundred_at_most() -> None:
+    for n in range(1000):
+        action_record(detail=f"refreshed in run {n}")
+    assert 0 < len(model._clean_details) <= 256  # pyright: ignore[reportPrivateUsage]  # the memory itself
+
+
 def test_an_action_detail_keeps_ids_and_codes() -> None:
     detail = f"0xC004C020 for {IID}"
     assert action_record(detail=detail).detail == detail
