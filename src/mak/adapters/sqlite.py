@@ -147,7 +147,7 @@ kilobyte, fits in its page of the id-ordered table rather than spilling onto ano
 # their primary key), the same columns, constraints and indexes. A batch goes through
 # products by id, so the updates of one chunk land on a few neighbouring pages instead
 # of one page each, as in a table in the order products were discovered. Done when a
-# file's pages can hold a product's row (see _order_products), whatever its schema
+# file's pages can hold a product's row (see _products_to_order), whatever its schema
 # version: the layout changes no column, and a mak of an earlier version reads it.
 _PRODUCTS_IN_ID_ORDER: Final = (
     """CREATE TABLE products_by_id (
