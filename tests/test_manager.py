@@ -673,6 +673,26 @@ def test_convert_to_kms_follows_the_hosts_threshold() -> None:
     assert lab.used() == 0
 
 
+def test_a_proxy_activated_product_moved_to_kms_starts_its_proxy_stage_over() -> None:
+    """Converting reads the computer twice in one step: both readings are written.
+
+    The first, once the GVLK is in, finds the licensing reset; the second, after the
+    host's answer, finds it licensed again (or not, below the threshold). The proxy stage
+    went back to DISCOVERED with the first, keeping the CID for a later return to MAK.
+    """
+    lab = make_lab(60)
+    clients = lab.clients
+    assert len(clients) > ProductFamily.WINDOWS_CLIENT.kms_threshold
+    assert lab.manager.proxy_activate(clients, lab.mak).failed == 0
+    report = lab.manager.convert_to_kms(clients)
+    assert 0 < report.succeeded < len(clients)
+    for product in lab.clients:
+        assert product.proxy.stage is ProxyStage.DISCOVERED
+        assert product.confirmation_id is not None
+        licensed = product.status is LicenseStatus.LICENSED
+        assert licensed is report.outcome(product.id).ok
+
+
 def test_convert_to_mak_activates_by_proxy_with_one_activation_each(lab: Lab) -> None:
     clients = lab.clients[:3]
     lab.manager.convert_to_kms(clients)
@@ -689,26 +709,54 @@ def test_convert_to_mak_activates_by_proxy_with_one_activation_each(lab: Lab) ->
 
 
 class InterferingInventory(InMemoryInventory):
-    """An inventory where another writer updates a product just before our first write."""
+    """An inventory where another writer renames a product just before the *armed* action writes it.
 
-    def __init__(self) -> None:
+    Once: the first write of a product noted with that action finds it one version on.
+    """
+
+    def __init__(self, armed: str | None = None) -> None:
         super().__init__()
-        self.interfered = False
+        self.armed = armed
+        self.renamed: str | None = None
 
     def update_product(self, product: Product, /) -> Product:
-        if not self.interfered and product.last_action is not None:
-            self.interfered = True
+        last = product.last_action
+        if self.armed is not None and last is not None and last.action == self.armed:
+            self.armed, self.renamed = None, product.id
             stored = self.product(product.id)
             super().update_product(attrs.evolve(stored, name=stored.name + " (renamed)"))
         return super().update_product(product)
 
 
 def test_a_concurrent_write_is_reread_and_retried() -> None:
-    inventory = InterferingInventory()
+    inventory = InterferingInventory(armed="discover")
     lab = make_lab(inventory=inventory)
-    assert inventory.interfered
+    assert inventory.renamed is not None
     report = lab.manager.proxy_activate(lab.clients, lab.mak)
     assert report.failed == 0
+
+
+@pytest.mark.parametrize(
+    "action", ["collect_installation_ids", "acquire_confirmation_ids", "apply_confirmation_ids"]
+)
+def test_a_product_renamed_during_a_step_is_written_once_more_keeping_both(action: str) -> None:
+    inventory = InterferingInventory()
+    lab = make_lab(inventory=inventory)
+    versions = {p.id: p.version for p in lab.clients}
+    inventory.armed = action
+    report = lab.manager.proxy_activate(lab.clients, lab.mak)
+    assert report.failed == 0
+    renamed = inventory.product(cast("str", inventory.renamed))
+    assert renamed.name.endswith(" (renamed)")
+    assert renamed.license_state.status is LicenseStatus.LICENSED
+    assert renamed.confirmation_id is not None
+    # Each step writes each product once, the step's changes and its note together; the
+    # step that found the product renamed read it again and wrote it once, not twice.
+    assert {p.id: p.version - versions[p.id] for p in lab.clients} == {
+        p.id: 4 if p.id == renamed.id else 3 for p in lab.clients
+    }
+    steps = ["collect_installation_ids", "acquire_confirmation_ids", "apply_confirmation_ids"]
+    assert [a.action for a in inventory.history(product_id=renamed.id)][-3:] == steps
 
 
 def test_the_sqlite_inventory_runs_the_whole_flow() -> None:

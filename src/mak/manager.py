@@ -336,16 +336,50 @@ _CHUNK: Final = 500
 class _Staged:
     """The writes of one product's step, kept to be stored at once with its outcome.
 
-    ``current`` is the product with every change applied; ``changes`` are applied
-    again, in order, to a re-read product when the stored one moved on meanwhile.
+    ``read`` is the product as the step read it, ``changes`` the step's changes of it, in
+    order: applied again to a re-read product when the stored one moved on meanwhile.
+    ``current`` is ``read`` with every change applied, made when first asked for: a step
+    whose product is written with its note in one copy (see :meth:`noted`) never makes it.
     """
 
-    __slots__ = ("changes", "current", "product_id")
+    __slots__ = ("_current", "changes", "noting", "product_id", "read")
 
-    def __init__(self, product_id: str, current: Product) -> None:
+    def __init__(self, product_id: str, read: Product) -> None:
         self.product_id = product_id
-        self.current = current
+        self.read = read
+        self._current: Product | None = read
         self.changes: list[Callable[[Product], Product]] = []
+        self.noting: _Noting | None = None
+
+    @property
+    def current(self) -> Product:
+        """The product read, with every change of the step applied."""
+        if self._current is None:
+            self._current = _replay(self.changes)(self.read)
+        return self._current
+
+    def stage(self, change: Callable[[Product], Product], noting: _Noting | None = None) -> None:
+        """Add *change*; *noting* is the same change, taking the last action to set too."""
+        self.changes.append(change)
+        self.noting = noting
+        self._current = None
+
+    def noted(self, product: Product, last: LastAction) -> Product:
+        """*product* with every change of the step applied, and *last* as its last action.
+
+        One copy of the product for the last change and the last action together when
+        that change can take it (a reading: :meth:`VolumeActivationManager._save_reading`).
+        """
+        *before, final = self.changes
+        for change in before:
+            product = change(product)
+        if self.noting is not None:
+            return self.noting(product, last)
+        return replace(final(product), last_action=last)
+
+
+_Noting: TypeAlias = "Callable[[Product, LastAction], Product]"
+"""A change of a product that sets its last action too."""
 
 
 _STAGED: contextvars.ContextVar[_Staged | None] = contextvars.ContextVar(
@@ -1592,11 +1626,14 @@ class VolumeActivationManager:
         )
         current = product
         if staged is not None and staged.changes:
-            replay = _replay(staged.changes)
             try:
-                self._save(staged.current, change, replay=replay)
+                if ok:  # the step's changes and the last action, in one copy
+                    self._save(staged.read, lambda p: staged.noted(p, last))
+                else:
+                    self._save(staged.current, change, replay=_replay(staged.changes))
             except MakError:
                 try:
+                    replay = _replay(staged.changes)
                     current = self._save(staged.current, lambda p: p, replay=replay)
                 except MakError as error:
                     if ok:
@@ -1648,8 +1685,7 @@ class VolumeActivationManager:
         """
         staged = _STAGED.get()
         if staged is not None and replay is None and staged.product_id == product.id:
-            staged.current = change(staged.current)
-            staged.changes.append(change)
+            staged.stage(change)
             return staged.current
         try:
             return self.inventory.update_product(change(product))
@@ -1669,15 +1705,16 @@ class VolumeActivationManager:
         stage: ProxyStage | None = None,
         restart: HardwareReplaced | Reimaged | None = None,
         cid_from_cil: bool = True,
-    ) -> Product:
+    ) -> None:
         """Store what the computer showed, moving the proxy stage on to *stage* or back.
 
         A new installation ID takes the confirmation ID the CIL keeps for it, if any
-        (unless not *cid_from_cil*: then none).
+        (unless not *cid_from_cil*: then none). Inside a step, the reading is staged,
+        to be copied into the product once, with the step's last action.
         """
-        return self._save(
-            product,
-            lambda current: self._reading(
+
+        def change(current: Product, last: LastAction | None = None) -> Product:
+            return self._reading(
                 current,
                 state,
                 iid,
@@ -1685,8 +1722,14 @@ class VolumeActivationManager:
                 stage=stage,
                 restart=restart,
                 cid_from_cil=cid_from_cil,
-            ),
-        )
+                last=last,
+            )
+
+        staged = _STAGED.get()
+        if staged is not None and staged.product_id == product.id:
+            staged.stage(change, noting=change)
+        else:
+            self._save(product, change)
 
     def _reading(  # noqa: PLR0913  # the parts of one reading
         self,
@@ -1698,7 +1741,9 @@ class VolumeActivationManager:
         stage: ProxyStage | None = None,
         restart: HardwareReplaced | Reimaged | None = None,
         cid_from_cil: bool = True,
+        last: LastAction | None = None,
     ) -> Product:
+        """*current* with what the computer showed, and *last* as its last action if given."""
         cid = current.confirmation_id
         if iid is not None and iid != current.installation_id:  # a CID fits one IID only
             kept = self.inventory.find_confirmation(iid) if cid_from_cil else None
@@ -1718,6 +1763,7 @@ class VolumeActivationManager:
             extended_pid=extended_pid or current.extended_pid,
             confirmation_id=cid,
             proxy=proxy,
+            last_action=current.last_action if last is None else last,
         )
 
     def _call_service(self, batch: _Batch, call: Callable[[], _T]) -> _T:
