@@ -11,7 +11,7 @@ import attrs
 import pytest
 
 from mak import model
-from mak._validate import replace, trusted
+from mak._validate import replace, replacing, trusted
 from mak.catalog import ProductFamily
 from mak.codes import lookup
 from mak.errors import InvalidComponent, InvalidFormat, MakError
@@ -983,6 +983,58 @@ def test_replace_leaves_to_evolve_what_it_cannot_copy_alone() -> None:
     assert replace(Derived(1), size=3) == Derived(3)  # built again, as evolve builds it
     with pytest.raises(TypeError):
         replace(Derived(1), _double=5)  # evolve takes no field __init__ does not
+
+
+# --- replacing: replace, written out for the fields one hot path changes -------------------
+
+
+def test_replacing_copies_as_replace_does_and_checks_what_changed() -> None:
+    original = product()
+    rename = replacing(Product, "name", "version")
+    expected = replace(original, name="Office LTSC", version=3)
+    assert rename(original, name="Office LTSC", version=3) == expected
+    assert rename(original, version=3, name="Office LTSC") == expected
+    assert type(expected) is Product
+    with pytest.raises(InvalidFormat):
+        rename(original, name=" ", version=3)
+    with pytest.raises(InvalidComponent):
+        rename(original, name="Office LTSC", version=-1)
+    with pytest.raises(TypeError):
+        rename(original, name="Office LTSC")  # each field it was made for is given
+    moved = replacing(Computer, "domain")
+    with pytest.raises(InvalidComponent, match="domain or a workgroup"):
+        moved(computer(), domain="corp.example")  # __attrs_post_init__ ran
+
+
+def test_replacing_hands_a_record_of_a_subclass_to_replace_keeping_its_class() -> None:
+    @attrs.frozen
+    class Base:
+        name: str = attrs.field(validator=attrs.validators.instance_of(str))
+        size: int = 0
+
+    @attrs.frozen
+    class Child(Base):
+        colour: str = "blue"
+
+    resize = replacing(Base, "size")
+    assert resize(Base("a"), size=2) == Base("a", 2)
+    child = resize(Child("a", 1, "red"), size=2)
+    assert type(child) is Child
+    assert child == Child("a", 2, "red")
+    with pytest.raises(TypeError):
+        replacing(Base, "name")(Child("a"), name=3)  # its validator ran
+
+
+def test_replacing_refuses_what_it_cannot_copy() -> None:
+    @attrs.frozen
+    class Derived:
+        size: int
+        _double: int = attrs.field(init=False)
+
+    with pytest.raises(TypeError, match="Derived is not a plain attrs class"):
+        replacing(Derived, "size")
+    with pytest.raises(TypeError, match="Product has no field among"):
+        replacing(Product, "colour")
 
 
 # --- trusted: records of values checked already ----------------------------------------------

@@ -30,6 +30,7 @@ __all__ = [
     "instance",
     "optional_text",
     "replace",
+    "replacing",
     "text",
     "to_utc",
     "trusted",
@@ -228,13 +229,16 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     parameters: str,
     sources: dict[str, str],
     checked: tuple[str, ...],
+    other_class: Callable[..., Any] | None = None,
 ) -> Callable[..., Any]:
     """Compile a function of *parameters* making a *cls* with each field's value from *sources*.
 
     *kind* names the function in tracebacks and profiles, with the class and *checked*.
     The *checked* fields are converted (in that order) before the instance is made, and
     validated (in that order) once every field is set; ``__attrs_post_init__`` runs last,
-    as in attrs' ``__init__``. The function's own names start with ``_``, which no field
+    as in attrs' ``__init__``. With *other_class*, a ``_record`` of another class than
+    *cls* is handed to it instead, with the *checked* fields by keyword. The function's
+    own names start with ``_``, which no field
     of a plan can (its ``__init__`` would take it by another name), and fields are named
     by position, so any field names are safe in the source.
     """
@@ -246,6 +250,11 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
         "_post_init": plan.post_init,
     }
     lines = [f"def _written({parameters}):"]
+    if other_class is not None:
+        scope["_other_class"] = other_class
+        given = ", ".join(f"{name}={name}" for name in checked)
+        lines.append("    if type(_record) is not _cls:")
+        lines.append(f"        return _other_class(_record, {given})")
     for name in checked:
         number, field = position[name], plan.fields[name]
         value = sources[name]
@@ -322,6 +331,40 @@ def replace(record: _R, /, **changes: Any) -> _R:
         _REPLACERS[key] = replacer
     new: _R = replacer(record, changes)
     return new
+
+
+def replacing(cls: type[_R], /, *changed: str) -> Callable[..., _R]:
+    """Return :func:`replace` of *cls* for the fields *changed*, taking the record and them by keyword.
+
+    For the hottest copies, which change the same fields each time: the function is
+    written once, and calling it skips :func:`replace`'s look-up of it. A record of
+    another class than *cls* (a subclass) is copied by :func:`replace`, keeping its class.
+    Raises :class:`TypeError` for a class :func:`replace` could only copy with
+    :func:`attrs.evolve`, or a name that is not a field.
+
+    >>> @attrs.frozen
+    ... class Example:
+    ...     name: str = attrs.field(validator=text("example"))
+    ...     size: int = 0
+    >>> resize = replacing(Example, "size")
+    >>> resize(Example("a"), size=2)
+    Example(name='a', size=2)
+    """
+    plan = _plan(cls)
+    if plan is None or not plan.fields.keys() >= set(changed):
+        reason = "is not a plain attrs class" if plan is None else f"has no field among {changed}"
+        raise TypeError(f"{cls.__qualname__} {reason}")
+    sources = {name: name if name in changed else f"_record.{name}" for name in plan.fields}
+    written = _write(
+        cls,
+        plan,
+        kind="replacing",
+        parameters="_record, *, " + ", ".join(changed),
+        sources=sources,
+        checked=changed,
+        other_class=replace,
+    )
+    return cast("Callable[..., _R]", written)
 
 
 def trusted(cls: type[_R], /, *, check: tuple[str, ...] = ()) -> Callable[..., _R]:

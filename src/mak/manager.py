@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeAlias, TypeVar, ca
 import attrs
 
 from mak import _display
-from mak._validate import replace, trusted
+from mak._validate import replace, replacing, trusted
 from mak.catalog import Catalog
 from mak.codes import (
     CID_IID_MISMATCH,
@@ -324,10 +324,22 @@ def _failed(progress: ProxyProgress, code: int) -> ProxyProgress:
 # partial key, an installation ID it keeps, a verb's name, a looked-up code, a service's
 # CID once _keep has seen it is one. Only what comes from outside is checked again: the
 # clock's time, and a detail (redacted). attrs' __init__ checking every field was a
-# tenth of a proxy activation.
+# tenth of a proxy activation. A history line's time is always its last action's, which
+# _LAST_ACTION checked.
 _LAST_ACTION: Final = trusted(LastAction, check=("at",))
-_HISTORY_LINE: Final = trusted(ActionRecord, check=("at", "detail"))
+_HISTORY_LINE: Final = trusted(ActionRecord, check=("detail",))
 _CIL_ENTRY: Final = trusted(CilEntry, check=("acquired_at",))
+# The copies of a product each step makes: what the computer showed, or the CID kept.
+_READING: Final = replacing(
+    Product,
+    "license_state",
+    "installation_id",
+    "extended_pid",
+    "confirmation_id",
+    "proxy",
+    "last_action",
+)
+_CID_KEPT: Final = replacing(Product, "confirmation_id", "proxy", "last_action")
 
 _CHUNK: Final = 500
 """How many products' inventory writes one transaction groups (one commit each)."""
@@ -1202,7 +1214,7 @@ class VolumeActivationManager:
             self._add_confirmation(entry)
             stored = self._save(
                 product,
-                lambda p: replace(
+                lambda p: _CID_KEPT(
                     p,
                     confirmation_id=cid,
                     proxy=_reached(p.proxy, ProxyStage.CID_ACQUIRED),
@@ -1756,7 +1768,7 @@ class VolumeActivationManager:
             proxy = advance_stage(proxy, restart)
         if stage is not None:
             proxy = _reached(proxy, stage)
-        return replace(
+        return _READING(
             current,
             license_state=state,
             installation_id=iid if iid is not None else current.installation_id,

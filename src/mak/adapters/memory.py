@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from mak._validate import replace, trusted
+from mak._validate import replace, replacing, trusted
 from mak.errors import ConcurrencyConflict, NotFound, StorageError
 from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
 
@@ -176,7 +176,7 @@ class InMemoryInventory:
             )
             if moved:  # else its place was checked when *stored* took it, and nothing is deleted
                 self._check_place(product, actual=stored.version)
-            new = replace(product, version=stored.version + 1)
+            new = _NEXT_VERSION(product, version=stored.version + 1)
             if moved:
                 self._pop(self._product_slots, _slot(stored))
                 self._put(self._product_slots, _slot(new), new.id)
@@ -453,6 +453,7 @@ _row: Final[Callable[[ActionRecord], _Row]] = operator.attrgetter(*_ACTION_FIELD
 
 
 _TRUSTED_ACTION: Final = trusted(ActionRecord)
+_NEXT_VERSION: Final = replacing(Product, "version")  # each step of each product
 
 
 def _action(row: _Row) -> ActionRecord:

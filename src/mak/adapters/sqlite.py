@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
 
 import attrs
 
-from mak._validate import replace
+from mak._validate import replacing
 from mak.adapters._cache import LIMIT, RecordCache
 from mak.adapters._record_json import action_json, product_json
 
@@ -184,6 +184,7 @@ _PRODUCT_FILTERS: Final = {
 }
 # What SQLite may raise, and what sqlite3 raises for a string UTF-8 cannot encode.
 _FAILURES: Final = (sqlite3.Error, UnicodeEncodeError)
+_NEXT_VERSION: Final = replacing(Product, "version")  # each step of each product
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -457,7 +458,7 @@ class SqliteInventory:
         """
 
         def update(connection: sqlite3.Connection) -> Product:
-            new = replace(product, version=product.version + 1)
+            new = _NEXT_VERSION(product, version=product.version + 1)
             known = self._known(connection, Product, product.id)
             if known is not None and known.version != product.version:
                 raise ConcurrencyConflict(
