@@ -1035,6 +1035,25 @@ def test_replacing_refuses_what_it_cannot_copy() -> None:
         replacing(Derived, "size")
     with pytest.raises(TypeError, match="Product has no field among"):
         replacing(Product, "colour")
+    with pytest.raises(TypeError, match="Product has no field among"):
+        replacing(Product, "version", check=("name",))  # only a changed field is checked
+
+
+def test_replacing_checks_only_what_it_is_told() -> None:
+    @attrs.frozen
+    class Sized:
+        size: int = attrs.field(validator=attrs.validators.ge(0))
+
+    @attrs.frozen
+    class Named(Sized):
+        name: str = "a"
+
+    resize = replacing(Sized, "size", check=())
+    assert resize(Sized(1), size=-1).size == -1  # trusted: the caller checked it
+    with pytest.raises(ValueError, match="size"):
+        replacing(Sized, "size")(Sized(1), size=-1)
+    with pytest.raises(ValueError, match="size"):  # a subclass's copy is replace's: checked
+        resize(Named(1), size=-1)
 
 
 # --- trusted: records of values checked already ----------------------------------------------

@@ -229,15 +229,16 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     parameters: str,
     sources: dict[str, str],
     checked: tuple[str, ...],
-    other_class: Callable[..., Any] | None = None,
+    other_class: tuple[Callable[..., Any], tuple[str, ...]] | None = None,
 ) -> Callable[..., Any]:
     """Compile a function of *parameters* making a *cls* with each field's value from *sources*.
 
     *kind* names the function in tracebacks and profiles, with the class and *checked*.
     The *checked* fields are converted (in that order) before the instance is made, and
     validated (in that order) once every field is set; ``__attrs_post_init__`` runs last,
-    as in attrs' ``__init__``. With *other_class*, a ``_record`` of another class than
-    *cls* is handed to it instead, with the *checked* fields by keyword. The function's
+    as in attrs' ``__init__``. With *other_class* (a function and field names), a
+    ``_record`` of another class than *cls* is handed to that function instead, with
+    those fields by keyword. The function's
     own names start with ``_``, which no field
     of a plan can (its ``__init__`` would take it by another name), and fields are named
     by position, so any field names are safe in the source.
@@ -251,8 +252,8 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     }
     lines = [f"def _written({parameters}):"]
     if other_class is not None:
-        scope["_other_class"] = other_class
-        given = ", ".join(f"{name}={name}" for name in checked)
+        scope["_other_class"], names = other_class
+        given = ", ".join(f"{name}={name}" for name in names)
         lines.append("    if type(_record) is not _cls:")
         lines.append(f"        return _other_class(_record, {given})")
     for name in checked:
@@ -333,14 +334,18 @@ def replace(record: _R, /, **changes: Any) -> _R:
     return new
 
 
-def replacing(cls: type[_R], /, *changed: str) -> Callable[..., _R]:
+def replacing(
+    cls: type[_R], /, *changed: str, check: tuple[str, ...] | None = None
+) -> Callable[..., _R]:
     """Return :func:`replace` of *cls* for the fields *changed*, taking the record and them by keyword.
 
     For the hottest copies, which change the same fields each time: the function is
-    written once, and calling it skips :func:`replace`'s look-up of it. A record of
-    another class than *cls* (a subclass) is copied by :func:`replace`, keeping its class.
-    Raises :class:`TypeError` for a class :func:`replace` could only copy with
-    :func:`attrs.evolve`, or a name that is not a field.
+    written once, and calling it skips :func:`replace`'s look-up of it. Of the changed
+    fields, those in *check* (all when ``None``) are converted and validated; the others
+    are the caller's to have checked, as with :func:`trusted`. A record of another class
+    than *cls* (a subclass) is copied by :func:`replace`, which checks every change, and
+    keeps its class. Raises :class:`TypeError` for a class :func:`replace` could only copy
+    with :func:`attrs.evolve`, or a name that is not a field or not changed.
 
     >>> @attrs.frozen
     ... class Example:
@@ -351,7 +356,8 @@ def replacing(cls: type[_R], /, *changed: str) -> Callable[..., _R]:
     Example(name='a', size=2)
     """
     plan = _plan(cls)
-    if plan is None or not plan.fields.keys() >= set(changed):
+    checked = changed if check is None else check
+    if plan is None or not plan.fields.keys() >= set(changed) >= set(checked):
         reason = "is not a plain attrs class" if plan is None else f"has no field among {changed}"
         raise TypeError(f"{cls.__qualname__} {reason}")
     sources = {name: name if name in changed else f"_record.{name}" for name in plan.fields}
@@ -361,8 +367,8 @@ def replacing(cls: type[_R], /, *changed: str) -> Callable[..., _R]:
         kind="replacing",
         parameters="_record, *, " + ", ".join(changed),
         sources=sources,
-        checked=changed,
-        other_class=replace,
+        checked=checked,
+        other_class=(replace, changed),
     )
     return cast("Callable[..., _R]", written)
 

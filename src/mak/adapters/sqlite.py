@@ -184,7 +184,8 @@ _PRODUCT_FILTERS: Final = {
 }
 # What SQLite may raise, and what sqlite3 raises for a string UTF-8 cannot encode.
 _FAILURES: Final = (sqlite3.Error, UnicodeEncodeError)
-_NEXT_VERSION: Final = replacing(Product, "version")  # each step of each product
+# Each step of each product writes one: a version checked already, plus one.
+_NEXT_VERSION: Final = replacing(Product, "version", check=())
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
