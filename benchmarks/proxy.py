@@ -11,11 +11,12 @@ are not.
 Run with ``python benchmarks/proxy.py`` (N = 1,000 and 10,000; quick) or
 ``python benchmarks/proxy.py --full`` (also 50,000, a few minutes in all). Each figure is
 the fastest of three runs (``--repeat K`` for another count), each on a new fleet and
-inventory, with the median shown beside it. The throughput targets are reported, not
-enforced (they depend on the machine); the exit status is 1 when the service calls are
-not ceil(N / 500), a product fails, or (with ``--full``) the scaling ratio is over 5.5. That ratio is also printed
-without the garbage collector's time, which can grow faster than N: one more full
-collection of a bigger heap moves it by about 0.5.
+inventory, the sizes taking turns, with the median shown beside it. The throughput
+targets are reported, not enforced (they depend on the machine); the exit status is 1
+when the service calls are not ceil(N / 500), a product fails, or (with ``--full``) the
+scaling ratio is over 5.5. That ratio is also printed without the garbage collector's
+time, which can grow faster than N: one more full collection of a bigger heap moves it
+by about 0.5.
 """
 
 from __future__ import annotations
@@ -108,27 +109,42 @@ class Best(NamedTuple):
     """The fewest seconds any run took less its garbage collection."""
 
 
-def best_of(repeats: int, size: int, make: Callable[[], Inventory]) -> Best:
-    """Run *size* products *repeats* times, each on a new fleet and inventory; keep the best.
+_Run = tuple[float, int, int, float]  # seconds, products, service calls, collector's seconds
 
-    A 2-core virtual machine's speed swings by 30% from one run to the next, with other
-    work on the host: the fastest run is the closest to what the code costs, as with
-    :mod:`timeit`. The median is kept to show the spread.
-    """
-    runs: list[tuple[float, int, int, float]] = []
-    for _ in range(repeats):
-        inventory = make()
-        try:
-            products, took, calls, collecting = run_once(size, inventory)
-        finally:
-            close = getattr(inventory, "close", None)
-            if close is not None:
-                close()
-        runs.append((took, products, calls, collecting))
-        gc.collect()  # the last run's fleet, before the next one is timed
+
+def run_on_new(size: int, make: Callable[[], Inventory]) -> _Run:
+    """Run *size* products on a new fleet and a new inventory from *make*, then collect."""
+    inventory = make()
+    try:
+        products, took, calls, collecting = run_once(size, inventory)
+    finally:
+        close = getattr(inventory, "close", None)
+        if close is not None:
+            close()
+    gc.collect()  # this run's fleet, before the next one is timed
+    return took, products, calls, collecting
+
+
+def best_of(runs: list[_Run]) -> Best:
+    """The fastest of *runs* of one size, with the median of their times."""
     took, products, calls, collecting = min(runs)
     median = statistics.median(run[0] for run in runs)
     return Best(products, took, median, calls, collecting, min(t - c for t, _, _, c in runs))
+
+
+def rounds(repeats: int, sizes: tuple[int, ...], make: Callable[[], Inventory]) -> list[Best]:
+    """Run every size once per round, *repeats* rounds; return each size's best run.
+
+    A 2-core virtual machine's speed drifts by 30% over minutes, with other work on the
+    host. The fastest run is the closest to what the code costs, as with :mod:`timeit`;
+    and the sizes take turns, so that each has runs all through the drift and the
+    scaling ratio compares runs of the same spells.
+    """
+    runs: dict[int, list[_Run]] = {size: [] for size in sizes}
+    for _ in range(repeats):
+        for size in sizes:
+            runs[size].append(run_on_new(size, make))
+    return [best_of(runs[size]) for size in sizes]
 
 
 def main(argv: list[str] | None = None) -> bool:
@@ -138,7 +154,10 @@ def main(argv: list[str] | None = None) -> bool:
     repeats = int(args[args.index("--repeat") + 1]) if "--repeat" in args else REPEATS
     sizes = FULL if full else QUICK
     ok = True
-    print(f"each figure is the fastest of {repeats} runs, each on a new fleet and inventory")
+    print(
+        f"each figure is the fastest of {repeats} runs, each on a new fleet and inventory; "
+        "the sizes take turns"
+    )
     with tempfile.TemporaryDirectory() as folder:
         counter = iter(range(1_000_000))
         makers: dict[str, Callable[[], Inventory]] = {
@@ -148,8 +167,7 @@ def main(argv: list[str] | None = None) -> bool:
         for name, make in makers.items():
             times: dict[int, float] = {}
             mine: dict[int, float] = {}  # the same, less the garbage collector's time
-            for size in sizes:
-                best = best_of(repeats, size, make)
+            for size, best in zip(sizes, rounds(repeats, sizes, make), strict=True):
                 times[size] = best.seconds
                 mine[size] = best.mine
                 rate = best.products / best.seconds
