@@ -759,6 +759,39 @@ def test_a_product_renamed_during_a_step_is_written_once_more_keeping_both(actio
     assert [a.action for a in inventory.history(product_id=renamed.id)][-3:] == steps
 
 
+class FlakyCil(InMemoryInventory):
+    """An inventory whose CIL reads fail *failing* times, then work."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = 0
+
+    def find_confirmation(self, installation_id: InstallationId, /) -> CilEntry | None:
+        if self.failing:
+            self.failing -= 1
+            raise StorageError("CIL read failed")
+        return super().find_confirmation(installation_id)
+
+
+def test_a_reading_that_cannot_be_worked_out_fails_its_step_and_is_not_stored() -> None:
+    """A new IID asks the CIL for its CID: that read failing fails the step, there and then."""
+    inventory = FlakyCil()
+    lab = make_lab(inventory=inventory)
+    [product, *_] = lab.clients
+    assert lab.manager.proxy_activate([product], lab.mak).failed == 0
+    lab.fleet.replace_hardware(product.computer_id)  # a new IID: the reading asks the CIL
+    before = inventory.product(product.id)
+    inventory.failing = 1
+    outcome = lab.manager.refresh([product]).outcome(product.id)
+    assert (outcome.ok, outcome.detail) == (False, "CIL read failed")
+    after = inventory.product(product.id)
+    assert after.version == before.version + 1  # the failure's note alone
+    assert after.installation_id == before.installation_id  # the reading was not stored
+    assert after.last_action is not None
+    assert after.last_action.action == "refresh"
+    assert inventory.history(product_id=product.id)[-1].detail == "failed: CIL read failed"
+
+
 def test_the_sqlite_inventory_runs_the_whole_flow() -> None:
     lab = make_lab(inventory=SqliteInventory(":memory:"))
     report = lab.manager.proxy_activate(lab.clients, lab.mak, batch_size=3)

@@ -348,50 +348,21 @@ _CHUNK: Final = 500
 class _Staged:
     """The writes of one product's step, kept to be stored at once with its outcome.
 
-    ``read`` is the product as the step read it, ``changes`` the step's changes of it, in
-    order: applied again to a re-read product when the stored one moved on meanwhile.
-    ``current`` is ``read`` with every change applied, made when first asked for: a step
-    whose product is written with its note in one copy (see :meth:`noted`) never makes it.
+    ``current`` is the product with every change applied; ``changes`` are applied
+    again, in order, to a re-read product when the stored one moved on meanwhile.
+    ``last`` is the step's success as of its latest reading, which that reading set as
+    the product's last action (``None`` before any reading): a step that succeeds is
+    noted with it, and its product written without one more copy.
     """
 
-    __slots__ = ("_current", "changes", "noting", "product_id", "read")
+    __slots__ = ("action", "changes", "current", "last", "product_id")
 
-    def __init__(self, product_id: str, read: Product) -> None:
+    def __init__(self, product_id: str, current: Product, action: str) -> None:
         self.product_id = product_id
-        self.read = read
-        self._current: Product | None = read
+        self.current = current
+        self.action = action
         self.changes: list[Callable[[Product], Product]] = []
-        self.noting: _Noting | None = None
-
-    @property
-    def current(self) -> Product:
-        """The product read, with every change of the step applied."""
-        if self._current is None:
-            self._current = _replay(self.changes)(self.read)
-        return self._current
-
-    def stage(self, change: Callable[[Product], Product], noting: _Noting | None = None) -> None:
-        """Add *change*; *noting* is the same change, taking the last action to set too."""
-        self.changes.append(change)
-        self.noting = noting
-        self._current = None
-
-    def noted(self, product: Product, last: LastAction) -> Product:
-        """*product* with every change of the step applied, and *last* as its last action.
-
-        One copy of the product for the last change and the last action together when
-        that change can take it (a reading: :meth:`VolumeActivationManager._save_reading`).
-        """
-        *before, final = self.changes
-        for change in before:
-            product = change(product)
-        if self.noting is not None:
-            return self.noting(product, last)
-        return replace(final(product), last_action=last)
-
-
-_Noting: TypeAlias = "Callable[[Product, LastAction], Product]"
-"""A change of a product that sets its last action too."""
+        self.last: LastAction | None = None
 
 
 _STAGED: contextvars.ContextVar[_Staged | None] = contextvars.ContextVar(
@@ -405,6 +376,11 @@ class _StepNotStored(Exception):
     def __init__(self, error: MakError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+def _as_it_is(product: Product) -> Product:
+    """No change: *product* written as it is."""
+    return product
 
 
 def _replay(changes: Sequence[Callable[[Product], Product]]) -> Callable[[Product], Product]:
@@ -1168,7 +1144,7 @@ class VolumeActivationManager:
 
         def one(position: int) -> None:
             index, (product, code, detail, unstored, _) = answers[position]
-            staged = _Staged(product.id, product)  # as stored: the note need not re-read it
+            staged = _Staged(product.id, product, batch.action)  # as stored: not re-read
             self._finish(
                 batch,
                 index,
@@ -1490,7 +1466,7 @@ class VolumeActivationManager:
             staged: _Staged | None = None
             try:
                 product = batch.product(product_id)
-                staged = _Staged(product.id, product)
+                staged = _Staged(product.id, product, batch.action)
                 token = _STAGED.set(staged)
                 try:
                     detail = work(product, batch)
@@ -1613,12 +1589,16 @@ class VolumeActivationManager:
         """Record the action in the history and as the product's last action.
 
         With *staged* writes of the step, the product is written once: the step's
-        changes and the last action together. Should that write fail, the step's
-        changes are written alone and then the note, as if each had been written when
-        made; the step's changes failing alone raise :class:`_StepNotStored` (when
-        *ok*: the step fails with that error).
+        changes and the last action together. A step that succeeds after a reading is
+        noted as of that reading, which set the last action already. Should that write
+        fail, the step's changes are written alone and then the note, as if each had
+        been written when made; the step's changes failing alone raise
+        :class:`_StepNotStored` (when *ok*: the step fails with that error).
         """
-        last = self._last_action(action, code)
+        last = staged.last if ok and staged is not None else None
+        set_already = last is not None
+        if last is None:
+            last = self._last_action(action, code)
         now = last.at
         shown = detail if ok else f"failed: {detail}"
 
@@ -1638,15 +1618,12 @@ class VolumeActivationManager:
         )
         current = product
         if staged is not None and staged.changes:
+            replay = _replay(staged.changes)
             try:
-                if ok:  # the step's changes and the last action, in one copy
-                    self._save(staged.read, lambda p: staged.noted(p, last))
-                else:
-                    self._save(staged.current, change, replay=_replay(staged.changes))
+                self._save(staged.current, _as_it_is if set_already else change, replay=replay)
             except MakError:
                 try:
-                    replay = _replay(staged.changes)
-                    current = self._save(staged.current, lambda p: p, replay=replay)
+                    current = self._save(staged.current, _as_it_is, replay=replay)
                 except MakError as error:
                     if ok:
                         raise _StepNotStored(error) from None
@@ -1697,7 +1674,8 @@ class VolumeActivationManager:
         """
         staged = _STAGED.get()
         if staged is not None and replay is None and staged.product_id == product.id:
-            staged.stage(change)
+            staged.current = change(staged.current)
+            staged.changes.append(change)
             return staged.current
         try:
             return self.inventory.update_product(change(product))
@@ -1717,16 +1695,21 @@ class VolumeActivationManager:
         stage: ProxyStage | None = None,
         restart: HardwareReplaced | Reimaged | None = None,
         cid_from_cil: bool = True,
-    ) -> None:
+    ) -> Product:
         """Store what the computer showed, moving the proxy stage on to *stage* or back.
 
         A new installation ID takes the confirmation ID the CIL keeps for it, if any
-        (unless not *cid_from_cil*: then none). Inside a step, the reading is staged,
-        to be copied into the product once, with the step's last action.
+        (unless not *cid_from_cil*: then none). Inside a step, the reading also sets the
+        step's success, as of now, as the product's last action: a step that succeeds is
+        then noted without copying the product again (one that fails replaces it).
         """
-
-        def change(current: Product, last: LastAction | None = None) -> Product:
-            return self._reading(
+        staged = _STAGED.get()
+        last = None
+        if staged is not None and staged.product_id == product.id:
+            last = self._last_action(staged.action, None)
+        saved = self._save(
+            product,
+            lambda current: self._reading(
                 current,
                 state,
                 iid,
@@ -1735,13 +1718,11 @@ class VolumeActivationManager:
                 restart=restart,
                 cid_from_cil=cid_from_cil,
                 last=last,
-            )
-
-        staged = _STAGED.get()
-        if staged is not None and staged.product_id == product.id:
-            staged.stage(change, noting=change)
-        else:
-            self._save(product, change)
+            ),
+        )
+        if staged is not None and last is not None:
+            staged.last = last
+        return saved
 
     def _reading(  # noqa: PLR0913  # the parts of one reading
         self,
