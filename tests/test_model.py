@@ -1040,6 +1040,20 @@ def test_replacing_refuses_what_it_cannot_copy() -> None:
         replacing(Product, "colour")
     with pytest.raises(TypeError, match="Product has no field among"):
         replacing(Product, "version", check=("name",))  # only a changed field is checked
+    for names in [(), ("version", "version")]:
+        with pytest.raises(TypeError, match="needs fields of Product, each once"):
+            replacing(Product, *names)
+
+
+def test_replacing_takes_fields_of_any_name_its_own_start_with_an_underscore() -> None:
+    @attrs.frozen
+    class Tagged:
+        type: str
+        cls: str = "c"
+        record: str = "r"
+
+    retype = replacing(Tagged, "type", "cls", "record")
+    assert retype(Tagged("a"), type="b", cls="d", record="s") == Tagged("b", "d", "s")
 
 
 def test_replacing_checks_only_what_it_is_told() -> None:

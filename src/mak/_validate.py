@@ -252,9 +252,10 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     }
     lines = [f"def _written({parameters}):"]
     if other_class is not None:
+        scope["_type"] = type
         scope["_other_class"], names = other_class
         given = ", ".join(f"{name}={name}" for name in names)
-        lines.append("    if type(_record) is not _cls:")
+        lines.append("    if _type(_record) is not _cls:")
         lines.append(f"        return _other_class(_record, {given})")
     for name in checked:
         number, field = position[name], plan.fields[name]
@@ -345,7 +346,8 @@ def replacing(
     are the caller's to have checked, as with :func:`trusted`. A record of another class
     than *cls* (a subclass) is copied by :func:`replace`, which checks every change, and
     keeps its class. Raises :class:`TypeError` for a class :func:`replace` could only copy
-    with :func:`attrs.evolve`, or a name that is not a field or not changed.
+    with :func:`attrs.evolve`, for no name or a name twice, and for a name that is not a
+    field (or, in *check*, not changed).
 
     >>> @attrs.frozen
     ... class Example:
@@ -357,6 +359,8 @@ def replacing(
     """
     plan = _plan(cls)
     checked = changed if check is None else check
+    if not changed or len(set(changed)) != len(changed):
+        raise TypeError(f"replacing needs fields of {cls.__qualname__}, each once: {changed}")
     if plan is None or not plan.fields.keys() >= set(changed) >= set(checked):
         reason = "is not a plain attrs class" if plan is None else f"has no field among {changed}"
         raise TypeError(f"{cls.__qualname__} {reason}")
