@@ -103,6 +103,7 @@ class Best(NamedTuple):
     seconds: float
     median_seconds: float
     service_calls: int
+    """The fastest run's service calls, or -1 when the runs did not all make as many."""
     collecting: float
     """The fastest run's seconds of garbage collection."""
     mine: float
@@ -128,6 +129,8 @@ def run_on_new(size: int, make: Callable[[], Inventory]) -> _Run:
 def best_of(runs: list[_Run]) -> Best:
     """The fastest of *runs* of one size, with the median of their times."""
     took, products, calls, collecting = min(runs)
+    if any(run[2] != calls for run in runs):  # each run is the same work: they must agree
+        calls = -1
     median = statistics.median(run[0] for run in runs)
     return Best(products, took, median, calls, collecting, min(t - c for t, _, _, c in runs))
 
@@ -147,11 +150,23 @@ def rounds(repeats: int, sizes: tuple[int, ...], make: Callable[[], Inventory]) 
     return [best_of(runs[size]) for size in sizes]
 
 
+def _repeats(args: list[str]) -> int:
+    """The count given after ``--repeat``, or :data:`REPEATS`; exits on anything but a count."""
+    if "--repeat" not in args:
+        return REPEATS
+    given = args[args.index("--repeat") + 1 :][:1]
+    if not given or not given[0].isdigit() or int(given[0]) < 1:
+        raise SystemExit(
+            f"--repeat needs a count of 1 or more, not {' '.join(given) or 'nothing'}"
+        )
+    return int(given[0])
+
+
 def main(argv: list[str] | None = None) -> bool:
     """Run the proxy benchmark; return whether every check held."""
     args = sys.argv[1:] if argv is None else argv
     full = "--full" in args
-    repeats = int(args[args.index("--repeat") + 1]) if "--repeat" in args else REPEATS
+    repeats = _repeats(args)
     sizes = FULL if full else QUICK
     ok = True
     print(
