@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import attrs
 
-from mak._validate import replace, replacing, trusted
+from mak._validate import replace, trusted
+from mak.adapters._versions import next_product_version
 from mak.errors import ConcurrencyConflict, NotFound, StorageError
 from mak.model import ActionRecord, CilEntry, Computer, KeyRecord, Product
 
@@ -176,7 +177,7 @@ class InMemoryInventory:
             )
             if moved:  # else its place was checked when *stored* took it, and nothing is deleted
                 self._check_place(product, actual=stored.version)
-            new = _NEXT_VERSION(product, version=stored.version + 1)
+            new = next_product_version(product, version=stored.version + 1)
             if moved:
                 self._pop(self._product_slots, _slot(stored))
                 self._put(self._product_slots, _slot(new), new.id)
@@ -453,8 +454,6 @@ _row: Final[Callable[[ActionRecord], _Row]] = operator.attrgetter(*_ACTION_FIELD
 
 
 _TRUSTED_ACTION: Final = trusted(ActionRecord)
-# Each step of each product writes one: a version checked already, plus one.
-_NEXT_VERSION: Final = replacing(Product, "version", check=())
 
 
 def _action(row: _Row) -> ActionRecord:

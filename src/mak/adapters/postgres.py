@@ -37,6 +37,7 @@ import attrs
 
 from mak._validate import replace
 from mak.adapters._cache import LIMIT, RecordCache
+from mak.adapters._versions import next_product_version
 
 # Imported at run time, though only annotations use some of them, so that Sphinx can
 # resolve every method's signature.
@@ -442,7 +443,7 @@ class PostgresInventory:
                         "product", product.id, expected=product.version, actual=held.version
                     )
                 if _place(product) == _place(held):  # its row is locked: sent at commit
-                    new = replace(product, version=product.version + 1)
+                    new = next_product_version(product, version=product.version + 1)
                     self._updates[new.id] = new
                     return self._cache.keep(new)
                 self._send_waiting_updates()  # a move: written now, as any other
@@ -453,7 +454,7 @@ class PostgresInventory:
 
     def _update_product(self, cursor: _Cursor, product: Product) -> Product:
         """Write *product* at the next version, in one statement unless it moves."""
-        new = replace(product, version=product.version + 1)
+        new = next_product_version(product, version=product.version + 1)
         # Most updates leave the product where it was: written with that as a
         # condition, they touch no unique key or reference and cannot fail.
         cursor.execute(

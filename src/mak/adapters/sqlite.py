@@ -45,9 +45,9 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn, Protocol, TypeVar
 
 import attrs
 
-from mak._validate import replacing
 from mak.adapters._cache import LIMIT, RecordCache
 from mak.adapters._record_json import action_json, product_json
+from mak.adapters._versions import next_product_version
 
 # Imported at run time, though only annotations use some of them, so that Sphinx can
 # resolve every method's signature.
@@ -184,8 +184,6 @@ _PRODUCT_FILTERS: Final = {
 }
 # What SQLite may raise, and what sqlite3 raises for a string UTF-8 cannot encode.
 _FAILURES: Final = (sqlite3.Error, UnicodeEncodeError)
-# Each step of each product writes one: a version checked already, plus one.
-_NEXT_VERSION: Final = replacing(Product, "version", check=())
 _ENCODE: Final = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
@@ -459,7 +457,7 @@ class SqliteInventory:
         """
 
         def update(connection: sqlite3.Connection) -> Product:
-            new = _NEXT_VERSION(product, version=product.version + 1)
+            new = next_product_version(product, version=product.version + 1)
             known = self._known(connection, Product, product.id)
             if known is not None and known.version != product.version:
                 raise ConcurrencyConflict(
