@@ -229,19 +229,18 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
     parameters: str,
     sources: dict[str, str],
     checked: tuple[str, ...],
-    other_class: tuple[Callable[..., Any], tuple[str, ...]] | None = None,
+    handed_on: tuple[str, ...] = (),
 ) -> Callable[..., Any]:
     """Compile a function of *parameters* making a *cls* with each field's value from *sources*.
 
     *kind* names the function in tracebacks and profiles, with the class and *checked*.
     The *checked* fields are converted (in that order) before the instance is made, and
     validated (in that order) once every field is set; ``__attrs_post_init__`` runs last,
-    as in attrs' ``__init__``. With *other_class* (a function and field names), a
-    ``_record`` of another class than *cls* is handed to that function instead, with
-    those fields by keyword. The function's
-    own names start with ``_``, which no field
-    of a plan can (its ``__init__`` would take it by another name), and fields are named
-    by position, so any field names are safe in the source.
+    as in attrs' ``__init__``. With *handed_on* (field names), a ``_record`` of another
+    class than *cls* is handed to :func:`replace` instead, with those fields by keyword.
+    The function's own names start with ``_``, which no field of a plan can (its
+    ``__init__`` would take it by another name), and fields are named by position, so
+    any field names are safe in the source.
     """
     position = {name: number for number, name in enumerate(plan.fields)}
     scope: dict[str, Any] = {
@@ -251,12 +250,11 @@ def _write(  # noqa: PLR0913  # what the function is, and what it takes
         "_post_init": plan.post_init,
     }
     lines = [f"def _written({parameters}):"]
-    if other_class is not None:
-        scope["_type"] = type
-        scope["_other_class"], names = other_class
-        given = ", ".join(f"{name}={name}" for name in names)
+    if handed_on:
+        scope["_type"], scope["_replace"] = type, replace
+        given = ", ".join(f"{name}={name}" for name in handed_on)
         lines.append("    if _type(_record) is not _cls:")
-        lines.append(f"        return _other_class(_record, {given})")
+        lines.append(f"        return _replace(_record, {given})")
     for name in checked:
         number, field = position[name], plan.fields[name]
         value = sources[name]
@@ -372,7 +370,7 @@ def replacing(
         parameters="_record, *, " + ", ".join(changed),
         sources=sources,
         checked=checked,
-        other_class=(replace, changed),
+        handed_on=changed,
     )
     return cast("Callable[..., _R]", written)
 
